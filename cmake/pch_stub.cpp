@@ -1,0 +1,1 @@
+// Holder translation unit for the shared precompiled header.

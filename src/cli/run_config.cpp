@@ -1,0 +1,62 @@
+#include "cli/run_config.hpp"
+
+#include <filesystem>
+#include <fstream>
+
+#include "core/error.hpp"
+
+namespace cimkit {
+
+Schema RunConfig::top_schema() {
+  Schema s("run", "Top-level keys of a run config (besides the `chip` and `operating` sections).");
+  s.integer("seed", "Seed of every random stream in the run").at_least(0).def(int64_t{1});
+  s.integer("threads", "CPU threads for tensor code (0: one per core)").range(0, 1024).def(int64_t{0});
+  return s;
+}
+
+RunConfig RunConfig::load(const std::string& path, const std::vector<std::string>& overrides) {
+  ConfigNode root = path.empty() ? ConfigNode::map({"<default>", 0}) : load_yaml_file(path);
+  for (const auto& o : overrides) apply_override(root, o);
+  if (!root.has("chip")) {
+    ConfigNode chip = ConfigNode::map({"<default>", 0});
+    chip.set("preset", ConfigNode::scalar("default", {"<default>", 0}));
+    root.set("chip", chip);
+  }
+  ConfigNode top = ConfigNode::map(root.loc());
+  std::vector<std::string> allowed = {"chip", "operating"};
+  for (const auto& n : top_schema().names()) allowed.push_back(n);
+  for (const auto& [key, value] : root.items()) {
+    if (key == "chip" || key == "operating") continue;
+    if (!top_schema().find(key)) fail_unknown_key(key, value, "", allowed);
+    top.set(key, value);
+  }
+  const Params tp = parse_params(top, top_schema(), "");
+  const ConfigNode* op = root.find("operating");
+  const Params opp = parse_params(op ? *op : ConfigNode(), OperatingConditions::schema(), "operating");
+
+  RunConfig rc;
+  rc.seed = static_cast<uint64_t>(tp.get_int("seed"));
+  rc.threads = static_cast<int>(tp.get_int("threads"));
+  rc.chip = Chip::from_config(*root.find("chip"), "chip");
+  rc.operating = OperatingConditions::from_params(opp);
+  rc.resolved = ConfigNode::map();
+  for (const auto& [k, v] : tp.to_node().items()) rc.resolved.set(k, v);
+  rc.resolved.set("chip", rc.chip->resolved());
+  rc.resolved.set("operating", opp.to_node());
+  return rc;
+}
+
+void write_text_file(const std::string& path, const std::string& text) {
+  const std::string tmp = path + ".tmp";
+  {
+    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
+    if (!out) throw DataError(path, "cannot open for writing");
+    out << text;
+    if (!out) throw DataError(path, "write failed");
+  }
+  std::error_code ec;
+  std::filesystem::rename(tmp, path, ec);
+  if (ec) throw DataError(path, "cannot move the written file into place: " + ec.message());
+}
+
+}  // namespace cimkit

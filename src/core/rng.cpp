@@ -1,0 +1,43 @@
+#include "core/rng.hpp"
+
+#include <ATen/Context.h>
+#include <ATen/CPUGeneratorImpl.h>
+
+#include <thread>
+
+namespace cimkit {
+
+uint64_t splitmix64(uint64_t x) {
+  x += 0x9e3779b97f4a7c15ULL;
+  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
+  x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
+  return x ^ (x >> 31);
+}
+
+uint64_t derive_seed(uint64_t base, std::string_view name, uint64_t a, uint64_t b, uint64_t c) {
+  uint64_t h = 0xcbf29ce484222325ULL;  // FNV-1a over the stream name
+  for (char ch : name) {
+    h ^= static_cast<unsigned char>(ch);
+    h *= 0x100000001b3ULL;
+  }
+  uint64_t s = splitmix64(base ^ h);
+  s = splitmix64(s ^ a);
+  s = splitmix64(s ^ (b + 0x632be59bd9b4e019ULL));
+  s = splitmix64(s ^ (c + 0x2545f4914f6cdd1dULL));
+  return s;
+}
+
+at::Generator make_generator(uint64_t seed, const torch::Device& device) {
+  if (device.is_cpu()) return at::detail::createCPUGenerator(seed);
+  at::Generator g = at::globalContext().defaultGenerator(device).clone();
+  g.set_current_seed(seed);
+  return g;
+}
+
+int set_threads(int n) {
+  if (n <= 0) n = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  torch::set_num_threads(n);
+  return torch::get_num_threads();
+}
+
+}  // namespace cimkit

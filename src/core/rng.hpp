@@ -1,0 +1,28 @@
+// Seeded random streams. Every stochastic effect in cimkit draws from its own stream, derived
+// from the run seed and a name plus indices (layer, array, programming count, read count), so
+// results do not depend on the order effects are evaluated in, and the same seed gives the same
+// result bit for bit on the CPU. On CUDA the stream is a seeded CUDA generator (reproducible
+// for a given GPU and LibTorch build, not bitwise equal to the CPU stream).
+#pragma once
+#include <ATen/core/Generator.h>
+#include <torch/torch.h>
+
+#include <cstdint>
+#include <string_view>
+
+namespace cimkit {
+
+uint64_t splitmix64(uint64_t x);
+
+// Seed of the stream `name` with indices `a`, `b`, `c` under `base`.
+uint64_t derive_seed(uint64_t base, std::string_view name, uint64_t a = 0, uint64_t b = 0,
+                     uint64_t c = 0);
+
+// A generator for `device` seeded with `seed`.
+at::Generator make_generator(uint64_t seed, const torch::Device& device = torch::kCPU);
+
+// Sets LibTorch's intra-op thread count (LibTorch defaults to 1 on Debian). n <= 0 means one
+// per hardware core. Returns the count in force.
+int set_threads(int n);
+
+}  // namespace cimkit

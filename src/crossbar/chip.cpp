@@ -1,0 +1,121 @@
+#include "crossbar/chip.hpp"
+
+#include <cmath>
+
+#include "core/paths.hpp"
+
+namespace cimkit {
+
+Schema CrossbarSpec::schema() {
+  Schema s("crossbar", "Array geometry, number formats and engine options.");
+  // ISAAC and paper 000 use 128x128 arrays; paper 003 uses 512x512; paper 004 searches 32-256.
+  s.integer("rows", "Rows per array (inputs summed on one column)").range(2, 4096).def(int64_t{128});
+  s.integer("cols", "Columns per array").range(2, 4096).def(int64_t{128});
+  s.integer("cell_bits", "Bits stored per cell (2^cell_bits conductance levels)").range(1, 8).def(int64_t{1});
+  s.integer("weight_bits", "Signed weight width, sign included").range(2, 16).def(int64_t{8});
+  s.integer("input_bits", "Input (activation) width").range(1, 16).def(int64_t{8});
+  s.choice("weight_scheme", {"differential", "offset", "twos_complement"},
+           "Signed weights: differential pair of arrays, offset (stored w + 2^(b-1), corrected digitally), or two's complement (negative sign slice)")
+      .def(std::string("differential"));
+  s.choice("weight_quant", {"per_tensor", "per_channel"}, "Weight scale: one per matrix or one per output row").def(std::string("per_tensor"));
+  s.choice("input_encoding", {"unsigned", "offset"}, "Inputs: unsigned codes (negative values clip to 0) or signed via an offset of 2^(b-1), corrected digitally")
+      .def(std::string("unsigned"));
+  s.choice("baseline", {"digital", "reference_column"}, "How the HRS current (G_off per cell) is removed: digitally from the input sum, or by a reference column of HRS cells in each array (costs one column)")
+      .def(std::string("digital"));
+  s.choice("path", {"auto", "integer", "conductance"}, "Engine path: integer (ideal cells and linear DAC only), conductance, or auto (integer when allowed)")
+      .def(std::string("auto"));
+  s.choice("read_noise_mode", {"output", "per_cell"}, "Read noise: `output` draws the exact column-sum distribution (one Gaussian per partial sum), `per_cell` draws every cell on every read (slow; for verification)")
+      .def(std::string("output"));
+  s.boolean("lossless_shortcut", "Use one exact GEMM when the chip provably loses nothing (ideal cells, lossless ADC)").def(true);
+  s.integer("chunk_mb", "Bound on the engine's working memory per call (input rows are processed in chunks)").range(1, 1 << 20).def(int64_t{256});
+  return s;
+}
+
+CrossbarSpec CrossbarSpec::from_params(const Params& p) {
+  CrossbarSpec s;
+  s.rows = p.get_int("rows");
+  s.cols = p.get_int("cols");
+  s.cell_bits = static_cast<int>(p.get_int("cell_bits"));
+  s.weight_bits = static_cast<int>(p.get_int("weight_bits"));
+  s.input_bits = static_cast<int>(p.get_int("input_bits"));
+  const std::string& ws = p.get_string("weight_scheme");
+  s.weight_scheme = ws == "differential" ? WeightScheme::Differential
+                    : ws == "offset"     ? WeightScheme::Offset
+                                         : WeightScheme::TwosComplement;
+  s.per_channel_weights = p.get_string("weight_quant") == "per_channel";
+  s.input_encoding = p.get_string("input_encoding") == "offset" ? InputEncoding::Offset : InputEncoding::Unsigned;
+  s.baseline = p.get_string("baseline") == "digital" ? Baseline::Digital : Baseline::ReferenceColumn;
+  const std::string& path = p.get_string("path");
+  s.path = path == "auto" ? EnginePath::Auto : path == "integer" ? EnginePath::Integer : EnginePath::Conductance;
+  s.read_noise_mode = p.get_string("read_noise_mode") == "output" ? ReadNoiseMode::Output : ReadNoiseMode::PerCell;
+  s.lossless_shortcut = p.get_bool("lossless_shortcut");
+  s.chunk_bytes = p.get_int("chunk_mb") << 20;
+  if (s.baseline == Baseline::ReferenceColumn && s.cols < 2) p.fail("cols", "a reference column needs at least 2 columns");
+  return s;
+}
+
+Schema OperatingConditions::schema() {
+  Schema s("operating", "When and how hot the chip is read.");
+  s.real("time_since_program_s", "Time between programming and reading (drift)").with_unit("s").at_least(0).def(0.0);
+  s.real("temperature_k", "Chip temperature when no thermal map is given (every array)").with_unit("K").range(1, 1000).def(300.0);
+  return s;
+}
+
+OperatingConditions OperatingConditions::from_params(const Params& p) {
+  return {p.get_real("time_since_program_s"), p.get_real("temperature_k")};
+}
+
+std::shared_ptr<const Chip> Chip::from_config(const ConfigNode& section, const std::string& path) {
+  const ConfigNode chip = expand_preset(section, "chip", path);
+  if (!chip.is_map() && !chip.is_null()) {
+    throw ConfigError(chip.loc(), path, std::string("expected a map of keys, found a ") + chip.kind_name());
+  }
+  const std::vector<std::string> allowed = {"crossbar", "device", "dac", "adc", "sources"};
+  for (const auto& [key, value] : chip.items()) {
+    if (std::find(allowed.begin(), allowed.end(), key) == allowed.end()) {
+      fail_unknown_key(key, value, path, allowed);
+    }
+  }
+  auto section_of = [&](const std::string& key) {
+    const ConfigNode* n = chip.find(key);
+    return n ? *n : ConfigNode();
+  };
+  auto c = std::make_shared<Chip>();
+  c->xbar_params_ = parse_params(section_of("crossbar"), CrossbarSpec::schema(), path + ".crossbar");
+  c->spec_ = CrossbarSpec::from_params(c->xbar_params_);
+  c->device_ = Registry<DeviceModel>::instance().create(
+      expand_preset(section_of("device"), "device", path + ".device"), path + ".device");
+  c->dac_ = Registry<Dac>::instance().create(section_of("dac"), path + ".dac");
+  c->adc_ = Registry<Adc>::instance().create(section_of("adc"), path + ".adc");
+
+  // Partial sums of one slice must stay exact in float32 (< 2^24).
+  const double max_sum = static_cast<double>(c->spec_.rows) *
+                         (std::ldexp(1.0, c->dac_.object->bits()) - 1) *
+                         (std::ldexp(1.0, c->spec_.cell_bits) - 1);
+  if (max_sum >= std::ldexp(1.0, 24)) {
+    c->xbar_params_.fail("rows", "rows x (2^dac_bits-1) x (2^cell_bits-1) = " +
+                                     std::to_string(static_cast<int64_t>(max_sum)) +
+                                     " exceeds 2^24, the exact range of the engine's float32 partial sums");
+  }
+  if (c->spec_.path == EnginePath::Integer && !(c->device_.object->is_ideal() && c->dac_.object->is_linear())) {
+    c->xbar_params_.fail("path", "the integer path needs ideal cells and a linear DAC; use 'conductance' or 'auto' with chip.device.impl '" + c->device_.impl + "'");
+  }
+  return c;
+}
+
+std::shared_ptr<const Chip> Chip::default_chip() {
+  ConfigNode n = ConfigNode::map({"<default>", 0});
+  n.set("preset", ConfigNode::scalar("default", {"<default>", 0}));
+  return from_config(n, "chip");
+}
+
+ConfigNode Chip::resolved() const {
+  ConfigNode n = ConfigNode::map();
+  n.set("crossbar", xbar_params_.to_node());
+  n.set("device", device_.resolved());
+  n.set("dac", dac_.resolved());
+  n.set("adc", adc_.resolved());
+  return n;
+}
+
+}  // namespace cimkit

@@ -1,0 +1,73 @@
+// A chip as the crossbar engine sees it: array geometry and number formats (`chip.crossbar`),
+// the cell model (`chip.device`), the row DACs (`chip.dac`) and the column ADCs (`chip.adc`),
+// plus the operating conditions a read happens under (`operating`).
+#pragma once
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "circuit/adc.hpp"
+#include "circuit/dac.hpp"
+#include "core/registry.hpp"
+#include "device/device_model.hpp"
+
+namespace cimkit {
+
+enum class WeightScheme { Differential, Offset, TwosComplement };
+enum class InputEncoding { Unsigned, Offset };
+enum class Baseline { Digital, ReferenceColumn };
+enum class EnginePath { Auto, Integer, Conductance };
+enum class ReadNoiseMode { Output, PerCell };
+
+// `chip.crossbar`: geometry and number formats (see docs/config.md for every key).
+struct CrossbarSpec {
+  int64_t rows = 128;
+  int64_t cols = 128;
+  int cell_bits = 1;
+  int weight_bits = 8;  // signed weight width, sign included
+  int input_bits = 8;
+  WeightScheme weight_scheme = WeightScheme::Differential;
+  bool per_channel_weights = false;
+  InputEncoding input_encoding = InputEncoding::Unsigned;
+  Baseline baseline = Baseline::Digital;
+  EnginePath path = EnginePath::Auto;
+  ReadNoiseMode read_noise_mode = ReadNoiseMode::Output;
+  bool lossless_shortcut = true;
+  int64_t chunk_bytes = int64_t{256} << 20;
+
+  static Schema schema();
+  static CrossbarSpec from_params(const Params& p);
+};
+
+// `operating`: when and how hot the chip is read.
+struct OperatingConditions {
+  double time_since_program_s = 0.0;
+  double temperature_k = 300.0;
+  static Schema schema();
+  static OperatingConditions from_params(const Params& p);
+};
+
+class Chip {
+ public:
+  // Builds from a `chip:` section (after `preset:` expansion against configs/presets/chip/).
+  static std::shared_ptr<const Chip> from_config(const ConfigNode& chip_section,
+                                                 const std::string& path = "chip");
+  // The default chip: configs/presets/chip/default.yaml.
+  static std::shared_ptr<const Chip> default_chip();
+
+  const CrossbarSpec& spec() const { return spec_; }
+  const DeviceModel& device() const { return *device_.object; }
+  const Dac& dac() const { return *dac_.object; }
+  const Adc& adc() const { return *adc_.object; }
+  // Every key with its value, defaults filled in: writes back as the `chip:` section.
+  ConfigNode resolved() const;
+
+ private:
+  Params xbar_params_;
+  CrossbarSpec spec_;
+  Built<DeviceModel> device_;
+  Built<Dac> dac_;
+  Built<Adc> adc_;
+};
+
+}  // namespace cimkit

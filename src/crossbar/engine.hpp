@@ -1,0 +1,131 @@
+// The crossbar engine: one weight matrix W[out, in] programmed onto ReRAM arrays, and the
+// matrix-vector products the chip computes with it, bit-accurately.
+//
+// Pipeline (docs/architecture.md, "The crossbar engine"):
+//   quantise W -> signed scheme -> weight slices (slicing.hpp) -> cells on arrays of
+//   rows x cols, row tiles of `rows` inputs; inputs -> codes -> DAC slices; per (row tile,
+//   input slice, weight slice, polarity) column partial sum -> ADC -> shift-add -> digital
+//   offset corrections -> dequantise.
+// Two paths share this class:
+//   integer     ideal cells and a linear DAC: partial sums are small-integer GEMMs, exact in
+//               float32 (chip.cpp checks rows (2^dac-1)(2^cell-1) < 2^24).
+//   conductance cell conductances from the device model (D2D, C2C, faults, drift, temperature,
+//               read noise). The HRS baseline is removed digitally (G - G_off) or by a
+//               reference column of HRS cells per array (G - G_ref of the same row); both are
+//               folded into one effective matrix, so a read is still one GEMM per row tile.
+// With ideal cells and a lossless ADC both paths equal the integer product x_q . w_q exactly;
+// the engine detects that case and takes one GEMM (`lossless_shortcut`), with identical output.
+// Inputs are processed in chunks of rows so the working memory stays under chunk_mb. Tensors
+// live on the weight's device; the code is device-agnostic (a fused CPU kernel is used for the
+// ADC stage when the tensors are on the CPU).
+#pragma once
+#include <torch/torch.h>
+
+#include <memory>
+#include <optional>
+
+#include "crossbar/chip.hpp"
+#include "crossbar/counts.hpp"
+#include "crossbar/slicing.hpp"
+
+namespace cimkit {
+
+// How a layer sits on the chip.
+struct LayerMapping {
+  int64_t out_features = 0, in_features = 0;
+  int64_t row_tiles = 0;            // T = ceil(in / rows)
+  int64_t input_slices = 0;         // S = ceil(input_bits / dac_bits)
+  int64_t weight_slices = 0;        // K
+  int64_t polarities = 0;           // P
+  int64_t column_groups = 0;        // K * P
+  int64_t data_cols_per_array = 0;  // cols, minus one with a reference column
+  int64_t arrays_per_tile = 0;      // ceil(K * P * out / data_cols_per_array)
+  int64_t n_arrays = 0;             // T * arrays_per_tile; array a = t * arrays_per_tile + c
+  double full_scale = 0;            // largest possible partial sum, integer units
+  AdcTransfer adc;                  // in force for this layer
+  double utilisation = 0;           // used cells / cells of the arrays
+  nlohmann::json to_json() const;
+};
+
+struct MvmResult {
+  torch::Tensor y;      // [n, out] float32: dequantised output (x_scale * w_scale * y_int)
+  torch::Tensor y_int;  // [n, out] float64: the result in integer code units
+  ActionCounts counts;
+};
+
+class CrossbarLayer {
+ public:
+  struct Options {
+    bool integer_codes = false;  // W and x are already integer codes (no quantisation)
+    uint64_t seed = 0;           // run seed; streams derive from (seed, layer_id)
+    uint64_t layer_id = 0;
+    OperatingConditions operating;
+  };
+
+  // Maps and programs W [out, in] (float; or integer codes with integer_codes).
+  CrossbarLayer(std::shared_ptr<const Chip> chip, const torch::Tensor& weight, Options options);
+
+  // Reprograms every cell: fresh cycle-to-cycle draws, same device-to-device traits.
+  void program();
+  void set_time_since_program(double seconds);
+  void set_temperature(double kelvin);                    // every array
+  void set_temperature(const torch::Tensor& per_array_k); // [n_arrays]
+
+  // Sets a calibrated ADC's range from the partial sums of `x` (no-op for other ADCs).
+  void calibrate(const torch::Tensor& x, std::optional<double> input_scale = {});
+
+  // x: [n, in] (or [in]) -> y [n, out]. input_scale: float per code (max-based if absent).
+  MvmResult forward(const torch::Tensor& x, std::optional<double> input_scale = {});
+
+  const LayerMapping& mapping() const { return map_; }
+  const torch::Tensor& weight_codes() const { return w_codes_; }    // [out, in] int64
+  const torch::Tensor& weight_scales() const { return w_scales_; }  // [out] float64
+  bool integer_path() const { return integer_path_; }
+  bool shortcut_active() const;
+  // Programmed conductances (siemens) of the data cells, [T, rows, K*P*out]; undefined on the
+  // integer path.
+  const torch::Tensor& programmed_conductance() const { return g_prog_; }
+
+ private:
+  enum class Mode { Convert, Calibrate };
+  struct Codes {
+    torch::Tensor stored;  // [n, in] int64 DAC-side codes
+    torch::Tensor signed_codes;
+    double scale;
+  };
+  Codes encode(const torch::Tensor& x, std::optional<double> input_scale) const;
+  void refresh_read_state();
+  void update_transfer();
+  ActionCounts count_actions(int64_t n, const torch::Tensor& row_level_sq) const;
+  torch::Tensor run_sliced(const Codes& codes, Mode mode, torch::Tensor* row_level_sq);
+
+  std::shared_ptr<const Chip> chip_;
+  Options opt_;
+  CrossbarSpec spec_;
+  WeightLayout wl_;
+  InputLayout il_;
+  LayerMapping map_;
+  bool integer_path_ = true;
+  torch::Device device_{torch::kCPU};
+
+  torch::Tensor w_codes_, w_scales_, w_row_sum_;  // [out,in] int64, [out] f64, [out] f64
+  torch::Tensor levels_;     // [T, R, G*out] float32 target levels
+  torch::Tensor coef_;       // [S, G] float64 shift-add weights (ADC step folded in)
+  torch::Tensor col_array_;  // [G*out] int64: array column index of each data column
+
+  // Conductance path state.
+  CellTraits traits_, ref_traits_;
+  torch::Tensor g_prog_, g_ref_prog_;  // [T,R,G*out], [T,R,arrays_per_tile] siemens
+  int64_t program_count_ = 0;
+  int64_t read_count_ = 0;
+  double time_s_ = 0.0;
+  torch::Tensor temp_per_array_;       // [n_arrays] kelvin
+  bool read_state_dirty_ = true;
+  torch::Tensor w_eff_;      // [T, R, G*out] normalised effective matrix
+  torch::Tensor noise_var_;  // [T, R, G*out] normalised read-noise variance (or undefined)
+  torch::Tensor noise_std_;  // per_cell mode: [T, R, G*out] normalised std
+  torch::Tensor row_g_sum_;  // [T, R, arrays_per_tile] siemens: conductance each row drives
+  std::optional<double> calibrated_max_;
+};
+
+}  // namespace cimkit

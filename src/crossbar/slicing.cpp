@@ -1,0 +1,144 @@
+#include "crossbar/slicing.hpp"
+
+#include <cmath>
+
+#include "core/error.hpp"
+
+namespace cimkit {
+
+static int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
+
+WeightLayout weight_layout(const CrossbarSpec& spec) {
+  WeightLayout l;
+  const int b = spec.weight_bits, c = spec.cell_bits;
+  const int64_t half = int64_t{1} << (b - 1);
+  switch (spec.weight_scheme) {
+    case WeightScheme::Differential:
+      l.n_slices = ceil_div(b - 1, c);
+      l.n_polarities = 2;
+      l.code_min = -(half - 1);
+      l.code_max = half - 1;
+      for (int64_t k = 0; k < l.n_slices; ++k)
+        for (int p = 0; p < 2; ++p) l.coef.push_back((p == 0 ? 1.0 : -1.0) * std::ldexp(1.0, k * c));
+      break;
+    case WeightScheme::Offset:
+      l.n_slices = ceil_div(b, c);
+      l.n_polarities = 1;
+      l.code_min = -half;
+      l.code_max = half - 1;
+      l.stored_offset = half;
+      for (int64_t k = 0; k < l.n_slices; ++k) l.coef.push_back(std::ldexp(1.0, k * c));
+      break;
+    case WeightScheme::TwosComplement:
+      l.n_slices = ceil_div(b - 1, c) + 1;
+      l.n_polarities = 1;
+      l.code_min = -half;
+      l.code_max = half - 1;
+      for (int64_t k = 0; k + 1 < l.n_slices; ++k) l.coef.push_back(std::ldexp(1.0, k * c));
+      l.coef.push_back(-std::ldexp(1.0, b - 1));
+      break;
+  }
+  l.n_groups = l.n_slices * l.n_polarities;
+  return l;
+}
+
+InputLayout input_layout(const CrossbarSpec& spec, int dac_bits) {
+  InputLayout l;
+  l.dac_bits = dac_bits;
+  l.n_slices = ceil_div(spec.input_bits, dac_bits);
+  const int64_t full = int64_t{1} << spec.input_bits;
+  if (spec.input_encoding == InputEncoding::Unsigned) {
+    l.code_min = 0;
+    l.code_max = full - 1;
+  } else {
+    l.code_min = -(full / 2);
+    l.code_max = full / 2 - 1;
+    l.stored_offset = full / 2;
+  }
+  return l;
+}
+
+QuantisedWeights quantise_weights(const torch::Tensor& w, const CrossbarSpec& spec) {
+  const double qmax = std::ldexp(1.0, spec.weight_bits - 1) - 1.0;
+  torch::Tensor absmax = spec.per_channel_weights
+                             ? w.abs().amax(1).to(torch::kFloat64)
+                             : w.abs().max().to(torch::kFloat64).expand({w.size(0)}).clone();
+  torch::Tensor scales = torch::where(absmax > 0, absmax / qmax, torch::ones_like(absmax));
+  torch::Tensor codes = torch::round(w.to(torch::kFloat64) / scales.unsqueeze(1)).clamp(-qmax, qmax).to(torch::kInt64);
+  return {codes, scales};
+}
+
+QuantisedInputs quantise_inputs(const torch::Tensor& x, const InputLayout& layout,
+                                std::optional<double> scale) {
+  const double top = static_cast<double>(std::max(layout.code_max, -layout.code_min));
+  double s = 1.0;
+  if (scale) {
+    s = *scale;
+  } else {
+    const double m = (layout.code_min < 0 ? x.abs().max() : x.clamp_min(0).max()).item<double>();
+    s = m > 0 ? m / static_cast<double>(layout.code_max > 0 ? layout.code_max : top) : 1.0;
+  }
+  if (!(s > 0) || !std::isfinite(s)) throw ShapeError("input scale must be a positive finite number, got " + std::to_string(s));
+  torch::Tensor codes = torch::round(x.to(torch::kFloat64) / s)
+                            .clamp(static_cast<double>(layout.code_min), static_cast<double>(layout.code_max))
+                            .to(torch::kInt64);
+  return {codes, s};
+}
+
+void check_codes(const torch::Tensor& t, int64_t lo, int64_t hi, const std::string& what) {
+  const torch::Tensor d = t.to(torch::kFloat64);
+  const torch::Tensor bad = (d != torch::round(d)) | (d < static_cast<double>(lo)) | (d > static_cast<double>(hi)) | torch::isnan(d);
+  const int64_t n_bad = bad.sum().item<int64_t>();
+  if (n_bad > 0) {
+    const double first = d.flatten().index({bad.flatten()}).index({0}).item<double>();
+    throw ShapeError(what + ": " + std::to_string(n_bad) + " value(s) are not integer codes in [" +
+                     std::to_string(lo) + ", " + std::to_string(hi) + "] (first: " +
+                     std::to_string(first) + ")");
+  }
+}
+
+torch::Tensor weight_digits(const torch::Tensor& codes, const CrossbarSpec& spec,
+                            const WeightLayout& layout) {
+  const int c = spec.cell_bits;
+  const int64_t base = int64_t{1} << c;
+  std::vector<torch::Tensor> groups;
+  groups.reserve(layout.n_groups);
+  auto digit = [&](const torch::Tensor& v, int64_t k) {
+    return torch::floor_divide(v, int64_t{1} << (k * c)).remainder(base);
+  };
+  switch (spec.weight_scheme) {
+    case WeightScheme::Differential: {
+      const torch::Tensor pos = codes.clamp_min(0), neg = (-codes).clamp_min(0);
+      for (int64_t k = 0; k < layout.n_slices; ++k) {
+        groups.push_back(digit(pos, k));
+        groups.push_back(digit(neg, k));
+      }
+      break;
+    }
+    case WeightScheme::Offset: {
+      const torch::Tensor u = codes + layout.stored_offset;
+      for (int64_t k = 0; k < layout.n_slices; ++k) groups.push_back(digit(u, k));
+      break;
+    }
+    case WeightScheme::TwosComplement: {
+      const int64_t half = int64_t{1} << (spec.weight_bits - 1);
+      const torch::Tensor sign = (codes < 0).to(torch::kInt64);
+      const torch::Tensor low = codes + sign * half;  // low bits of the two's complement code
+      for (int64_t k = 0; k + 1 < layout.n_slices; ++k) groups.push_back(digit(low, k));
+      groups.push_back(sign);
+      break;
+    }
+  }
+  return torch::stack(groups).to(torch::kFloat32);
+}
+
+torch::Tensor input_digits(const torch::Tensor& stored, const InputLayout& layout) {
+  const int64_t base = int64_t{1} << layout.dac_bits;
+  std::vector<torch::Tensor> slices;
+  for (int64_t s = 0; s < layout.n_slices; ++s) {
+    slices.push_back(torch::floor_divide(stored, int64_t{1} << (s * layout.dac_bits)).remainder(base));
+  }
+  return torch::stack(slices).to(torch::kFloat32);
+}
+
+}  // namespace cimkit
