@@ -40,7 +40,8 @@ RunConfig RunConfig::load(const std::string& path, const std::vector<std::string
   rc.chip = Chip::from_config(*root.find("chip"), "chip");
   rc.operating = OperatingConditions::from_params(opp);
   rc.resolved = ConfigNode::map();
-  for (const auto& [k, v] : tp.to_node().items()) rc.resolved.set(k, v);
+  const ConfigNode top_values = tp.to_node();
+  for (const auto& [k, v] : top_values.items()) rc.resolved.set(k, v);
   rc.resolved.set("chip", rc.chip->resolved());
   rc.resolved.set("operating", opp.to_node());
   return rc;

@@ -56,7 +56,8 @@ struct Built {
   ConfigNode resolved() const {
     ConfigNode n = ConfigNode::map();
     n.set("impl", ConfigNode::scalar(impl));
-    for (const auto& [k, v] : params.to_node().items()) n.set(k, v);
+    const ConfigNode values = params.to_node();  // keep alive: items() refers into it
+    for (const auto& [k, v] : values.items()) n.set(k, v);
     return n;
   }
 };

@@ -33,6 +33,11 @@ std::string did_you_mean(const std::string& word, const std::vector<std::string>
       best = c;
     }
   }
+  // A truncation ("clip" for "clipped") is a plausible slip too.
+  if (word.size() >= 3) {
+    for (const auto& c : candidates)
+      if (c.size() > word.size() && c.compare(0, word.size(), word) == 0) return c;
+  }
   // A plausible typo: at most a third of the word changed (and at least one edit allowed).
   const int limit = std::max<int>(1, static_cast<int>(std::max(word.size(), best.size()) / 3));
   return best_d <= limit ? best : std::string();

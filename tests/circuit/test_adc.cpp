@@ -43,9 +43,10 @@ TEST(Adc, FullScaleDropsLowBitsBelowSurveyBits) {
   const AdcTransfer t = adc.object->transfer(128.0, std::nullopt);  // n = 8 bits -> step 4
   EXPECT_EQ(t.step, 4.0);
   EXPECT_FALSE(t.lossless_for_integers(128.0));
-  const auto y = torch::tensor({0.f, 1.f, 2.f, 3.f, 6.f, 10.f, 128.f});
-  // nearest (ties to even): 0,0,0(0.5->0),4(0.75->1),8(1.5->2),8(2.5->2), 128 saturates at 63*4
-  const auto expect = torch::tensor({0.f, 0.f, 0.f, 4.f, 8.f, 8.f, 252.f});
+  const auto y = torch::tensor({0.f, 1.f, 2.f, 3.f, 6.f, 10.f, 128.f, 1000.f});
+  // nearest (ties to even): 0, 0, 0 (0.5->0), 4 (0.75->1), 8 (1.5->2), 8 (2.5->2), 128 (code 32),
+  // and 1000 saturates at the top code 63 * 4 = 252.
+  const auto expect = torch::tensor({0.f, 0.f, 0.f, 4.f, 8.f, 8.f, 128.f, 252.f});
   EXPECT_TRUE(torch::equal(adc_convert(y, t), expect)) << adc_convert(y, t);
 }
 

@@ -286,7 +286,7 @@ TEST(Errors, ChipConfigMessages) {
   EXPECT_EQ(message("adc: {impl: flash}\n"),
             "test_chip.yaml:1: chip.adc.impl: unknown adc 'flash'; known: linear, ideal");
   EXPECT_EQ(message("crossbar: {weight_scheme: diff}\n"),
-            "test_chip.yaml:1: chip.crossbar.weight_scheme: unknown value 'diff'; allowed: one of: differential, offset, twos_complement");
+            "test_chip.yaml:1: chip.crossbar.weight_scheme: unknown value 'diff' (did you mean 'differential'?); allowed: one of: differential, offset, twos_complement");
   EXPECT_EQ(message("crossbar: {rows: 4096, cell_bits: 5}\ndac: {bits: 8}\n"),
             "test_chip.yaml:1: chip.crossbar.rows: rows x (2^dac_bits-1) x (2^cell_bits-1) = 32378880 exceeds 2^24, the exact "
             "range of the engine's float32 partial sums");
