@@ -33,7 +33,7 @@ struct CrossbarSpec {
   EnginePath path = EnginePath::Auto;
   ReadNoiseMode read_noise_mode = ReadNoiseMode::Output;
   bool lossless_shortcut = true;
-  int64_t chunk_bytes = int64_t{256} << 20;
+  int64_t chunk_bytes = int64_t{32} << 20;
 
   static Schema schema();
   static CrossbarSpec from_params(const Params& p);

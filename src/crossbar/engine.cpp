@@ -193,98 +193,162 @@ void CrossbarLayer::refresh_read_state() {
   row_g_sum_ = sums.to(torch::kFloat64);
 }
 
-CrossbarLayer::Codes CrossbarLayer::encode(const torch::Tensor& x_in,
-                                           std::optional<double> input_scale) const {
-  torch::Tensor x = x_in.dim() == 1 ? x_in.unsqueeze(0) : x_in;
+double CrossbarLayer::plan_inputs(const torch::Tensor& x, std::optional<double> input_scale) const {
   if (x.dim() != 2 || x.size(1) != map_.in_features) {
     throw ShapeError("inputs must be [n, " + std::to_string(map_.in_features) + "] to match the weight matrix [" +
                      std::to_string(map_.out_features) + ", " + std::to_string(map_.in_features) + "], got shape " +
-                     std::string(c10::str(x_in.sizes())));
+                     std::string(c10::str(x.sizes())));
   }
   if (x.device() != device_) {
     throw ShapeError("inputs are on " + x.device().str() + " but the layer is programmed on " + device_.str());
   }
-  Codes c;
-  if (opt_.integer_codes) {
-    check_codes(x, il_.code_min, il_.code_max,
-                std::string("inputs (") + (il_.stored_offset ? "signed " : "unsigned ") + std::to_string(spec_.input_bits) + "-bit codes)");
-    c.signed_codes = x.to(torch::kInt64);
-    c.scale = 1.0;
-  } else {
-    if (!x.is_floating_point()) throw ShapeError("inputs must be floating point (or use integer codes)");
-    if (!torch::isfinite(x).all().item<bool>()) throw ShapeError("inputs contain NaN or infinite values");
-    QuantisedInputs q = quantise_inputs(x, il_, input_scale);
-    c.signed_codes = q.codes;
-    c.scale = q.scale;
+  if (x.size(0) == 0 || opt_.integer_codes) return 1.0;  // integer codes are checked chunk by chunk
+  if (!x.is_floating_point()) throw ShapeError("inputs must be floating point (or use integer codes)");
+  // Reductions only (no temporaries the size of x); max and min propagate NaN.
+  const double hi = x.max().item<double>(), lo = x.min().item<double>();
+  if (!std::isfinite(hi) || !std::isfinite(lo)) throw ShapeError("inputs contain NaN or infinite values");
+  if (input_scale) {
+    if (!(*input_scale > 0) || !std::isfinite(*input_scale)) {
+      throw ShapeError("input scale must be a positive finite number, got " + std::to_string(*input_scale));
+    }
+    return *input_scale;
   }
-  c.stored = c.signed_codes + il_.stored_offset;
-  return c;
+  const double top = il_.code_min < 0 ? std::max(hi, -lo) : std::max(hi, 0.0);
+  return top > 0 ? top / static_cast<double>(il_.code_max) : 1.0;
 }
 
-// Runs the sliced pipeline; returns the analog result A = sum_i x_stored * (w + w_offset) as
-// [n, out] float64 (Convert) or the collected partial sums' statistic (Calibrate, [1]).
-torch::Tensor CrossbarLayer::run_sliced(const Codes& codes, Mode mode, torch::Tensor* row_level_sq) {
-  refresh_read_state();
-  const int64_t n = codes.stored.size(0), in = map_.in_features, out = map_.out_features;
+// Signed input codes of one chunk, [nc, in] int32: round(x / scale) clamped to the code range
+// (in float32, exact for codes < 2^24), or the given integer codes after checking them.
+torch::Tensor CrossbarLayer::chunk_codes(const torch::Tensor& x_full, int64_t r0, int64_t nc, double scale) const {
+  const torch::Tensor xc = x_full.narrow(0, r0, nc);
+  if (opt_.integer_codes) {
+    const torch::Tensor f = xc.to(torch::kFloat32);
+    const bool ok = f.min().item<double>() >= static_cast<double>(il_.code_min) &&
+                    f.max().item<double>() <= static_cast<double>(il_.code_max) &&
+                    (!xc.is_floating_point() || torch::equal(f, torch::round(f)));
+    if (!ok) {  // the message counts over the whole tensor
+      check_codes(x_full, il_.code_min, il_.code_max,
+                  std::string("inputs (") + (il_.stored_offset ? "signed " : "unsigned ") + std::to_string(spec_.input_bits) + "-bit codes)");
+    }
+    return xc.to(torch::kInt32);
+  }
+  return torch::round(xc.to(torch::kFloat32) * static_cast<float>(1.0 / scale))
+      .clamp_(static_cast<double>(il_.code_min), static_cast<double>(il_.code_max))
+      .to(torch::kInt32);
+}
+
+// Rows per chunk so that the working set stays under chunk_mb: the input chunk, its codes and
+// digits, the tile layout of the digits, the partial sums and noise of one tile, accumulators.
+int64_t CrossbarLayer::chunk_rows(int64_t n) const {
+  const int64_t in = map_.in_features, out = map_.out_features;
+  const int64_t T = map_.row_tiles, R = spec_.rows, S = il_.n_slices, gcols = wl_.n_groups * out;
+  int64_t per_row = 4 * (3 * in + 2 * S * in + 2 * T * S * R + 3 * S * gcols) + 16 * out;
+  if (noise_std_.defined()) per_row += 4 * 2 * S * R * gcols;
+  return std::max<int64_t>(1, std::min<int64_t>(n, spec_.chunk_bytes / per_row));
+}
+
+// One chunk of the sliced pipeline. Adds the analog result sum_i x_stored * (w + w_offset), after
+// ADC and shift-add, to acc_c [nc, out] float64 and the squared DAC levels per row to level_sq
+// [T, R]; in Calibrate mode collects |partial sums| into `calib` instead of converting.
+void CrossbarLayer::sliced_chunk(const torch::Tensor& stored, Mode mode, torch::Tensor& acc_c,
+                                 torch::Tensor& level_sq, torch::Tensor& partial, at::Generator& gen,
+                                 std::vector<torch::Tensor>* calib) {
+  const int64_t nc = stored.size(0), in = map_.in_features, out = map_.out_features;
   const int64_t T = map_.row_tiles, R = spec_.rows, S = il_.n_slices, G = wl_.n_groups;
   const int64_t gcols = G * out;
   const auto f32 = torch::TensorOptions().dtype(torch::kFloat32).device(device_);
-  // Working set per input row: digits (T*S*R), partial sums and noise (3*S*G*out), float64
-  // accumulator; per_cell noise adds S*R*G*out per row.
-  int64_t per_row = 4 * (T * S * R + 3 * S * gcols) + 8 * out + 8 * in;
-  if (noise_std_.defined()) per_row += 4 * 2 * S * R * gcols;
-  const int64_t chunk = std::max<int64_t>(1, std::min<int64_t>(n, spec_.chunk_bytes / per_row));
-
-  at::Generator gen = make_generator(derive_seed(opt_.seed, "read", opt_.layer_id, read_count_++), device_);
-  torch::Tensor acc = torch::zeros({n, out}, torch::TensorOptions().dtype(torch::kFloat64).device(device_));
-  torch::Tensor level_sq = torch::zeros({T, R}, torch::TensorOptions().dtype(torch::kFloat64).device(device_));
-  std::vector<torch::Tensor> calib;
-  torch::Tensor partial = torch::empty({S * chunk, gcols}, f32);
-  for (int64_t r0 = 0; r0 < n; r0 += chunk) {
-    const int64_t nc = std::min(chunk, n - r0);
-    torch::Tensor dig = input_digits(codes.stored.narrow(0, r0, nc), il_);  // [S, nc, in]
-    dig = chip_->dac().level(dig);
-    if (T * R > in) dig = torch::constant_pad_nd(dig, {0, T * R - in});
-    const torch::Tensor xd = dig.view({S, nc, T, R}).permute({2, 0, 1, 3}).reshape({T, S * nc, R}).contiguous();
-    level_sq += xd.pow(2).sum(1).to(torch::kFloat64);
-    torch::Tensor acc_c = acc.narrow(0, r0, nc);
-    torch::Tensor part = partial.narrow(0, 0, S * nc);
-    for (int64_t t = 0; t < T; ++t) {
-      const torch::Tensor xt = xd[t];  // [S*nc, R]
-      if (noise_std_.defined()) {  // per_cell: every cell of every read draws its own noise
-        const torch::Tensor cells = w_eff_[t].unsqueeze(0) + noise_std_[t].unsqueeze(0) * at::randn({S * nc, R, gcols}, gen, f32);
-        part.copy_(torch::bmm(xt.unsqueeze(1), cells).squeeze(1));
-      } else {
-        torch::mm_out(part, xt, w_eff_[t]);
-        if (noise_var_.defined()) {  // exact distribution of the column sum of Gaussian cells
-          const torch::Tensor sd = torch::mm(xt.pow(2), noise_var_[t]).sqrt_();
-          part.addcmul_(sd, at::randn({S * nc, gcols}, gen, f32));
-        }
-      }
-      if (mode == Mode::Calibrate) {
-        calib.push_back(part.abs().flatten().clone());
-      } else {
-        adc_shift_add(part, nc, S, G, coef_, map_.adc, acc_c);
+  torch::Tensor dig = chip_->dac().level(input_digits(stored, il_));  // [S, nc, in]
+  if (T * R > in) dig = torch::constant_pad_nd(dig, {0, T * R - in});
+  const torch::Tensor xd = dig.view({S, nc, T, R}).permute({2, 0, 1, 3}).reshape({T, S * nc, R}).contiguous();
+  level_sq += xd.pow(2).sum(1).to(torch::kFloat64);
+  torch::Tensor part = partial.narrow(0, 0, S * nc);
+  for (int64_t t = 0; t < T; ++t) {
+    const torch::Tensor xt = xd[t];  // [S*nc, R]
+    if (noise_std_.defined()) {  // per_cell: every cell of every read draws its own noise
+      const torch::Tensor cells = w_eff_[t].unsqueeze(0) + noise_std_[t].unsqueeze(0) * at::randn({S * nc, R, gcols}, gen, f32);
+      part.copy_(torch::bmm(xt.unsqueeze(1), cells).squeeze(1));
+    } else {
+      torch::mm_out(part, xt, w_eff_[t]);
+      if (noise_var_.defined()) {  // exact distribution of the column sum of Gaussian cells
+        const torch::Tensor sd = torch::mm(xt.pow(2), noise_var_[t]).sqrt_();
+        part.addcmul_(sd, at::randn({S * nc, gcols}, gen, f32));
       }
     }
+    if (mode == Mode::Calibrate) {
+      calib->push_back(part.abs().flatten().clone());
+    } else {
+      adc_shift_add(part, nc, S, G, coef_, map_.adc, acc_c);
+    }
   }
-  if (row_level_sq) *row_level_sq = level_sq;
-  if (mode == Mode::Calibrate) {
-    torch::Tensor all = torch::cat(calib);
-    const double q = chip_->adc().calibration_quantile();
-    if (q >= 1.0) return all.max().to(torch::kFloat64).reshape({1});
-    if (all.numel() > (1 << 22)) all = all.index({Slice(0, torch::indexing::None, all.numel() / (1 << 22) + 1)});
-    const int64_t k = std::max<int64_t>(1, static_cast<int64_t>(std::ceil(q * all.numel())));
-    return std::get<0>(all.kthvalue(k)).to(torch::kFloat64).reshape({1});
-  }
-  return acc;
 }
 
-void CrossbarLayer::calibrate(const torch::Tensor& x, std::optional<double> input_scale) {
+void CrossbarLayer::calibrate(const torch::Tensor& x_in, std::optional<double> input_scale) {
   if (!chip_->adc().needs_calibration()) return;
-  const Codes codes = encode(x, input_scale);
-  calibrated_max_ = run_sliced(codes, Mode::Calibrate, nullptr).item<double>();
+  const torch::Tensor x = x_in.dim() == 1 ? x_in.unsqueeze(0) : x_in;
+  const double scale = plan_inputs(x, input_scale);
+  refresh_read_state();
+  const int64_t n = x.size(0), chunk = chunk_rows(n);
+  at::Generator gen = make_generator(derive_seed(opt_.seed, "read", opt_.layer_id, read_count_++), device_);
+  torch::Tensor partial = torch::empty({il_.n_slices * chunk, wl_.n_groups * map_.out_features},
+                                       torch::TensorOptions().dtype(torch::kFloat32).device(device_));
+  torch::Tensor level_sq = torch::zeros({map_.row_tiles, spec_.rows}, torch::TensorOptions().dtype(torch::kFloat64).device(device_));
+  torch::Tensor unused;
+  std::vector<torch::Tensor> calib;
+  for (int64_t r0 = 0; r0 < n; r0 += chunk) {
+    const int64_t nc = std::min(chunk, n - r0);
+    const torch::Tensor stored = chunk_codes(x, r0, nc, scale) + static_cast<int32_t>(il_.stored_offset);
+    sliced_chunk(stored, Mode::Calibrate, unused, level_sq, partial, gen, &calib);
+  }
+  torch::Tensor all = torch::cat(calib);
+  const double q = chip_->adc().calibration_quantile();
+  if (q >= 1.0) {
+    calibrated_max_ = all.max().item<double>();
+  } else {  // quantile of at most ~4M evenly strided samples
+    if (all.numel() > (1 << 22)) all = all.index({Slice(0, torch::indexing::None, all.numel() / (1 << 22) + 1)});
+    const int64_t k = std::max<int64_t>(1, static_cast<int64_t>(std::ceil(q * all.numel())));
+    calibrated_max_ = std::get<0>(all.kthvalue(k)).item<double>();
+  }
   update_transfer();
+}
+
+// x_q . w_q^T exactly, in one float32 GEMM: float32 holds integers below 2^24 exactly, so the
+// input codes are split into parts of p bits with in * (2^p - 1) * max|w| < 2^24, stacked along
+// the rows of one GEMM and recombined in float64 (8-bit inputs on 1152 rows: two 4-bit parts).
+torch::Tensor CrossbarLayer::shortcut_product(const torch::Tensor& x_codes) const {
+  const double wmax = static_cast<double>(std::max(wl_.code_max, -wl_.code_min));
+  const double in = static_cast<double>(map_.in_features);
+  int part_bits = spec_.input_bits;
+  while (part_bits > 1 && in * (std::ldexp(1.0, part_bits) - 1) * wmax >= std::ldexp(1.0, 24)) --part_bits;
+  const int64_t n_parts = (spec_.input_bits + part_bits - 1) / part_bits;
+  const torch::Tensor wt = w_codes_.to(torch::kFloat32).t();
+  if (n_parts == 1 || in * wmax * std::ldexp(1.0, spec_.input_bits) < std::ldexp(1.0, 24)) {
+    return torch::mm(x_codes.to(torch::kFloat32), wt).to(torch::kFloat64);
+  }
+  // Signed codes: the top part carries the sign (arithmetic shift), lower parts are unsigned.
+  const torch::Tensor& x = x_codes;  // int32
+  const int64_t n = x.size(0);
+  std::vector<torch::Tensor> parts;
+  for (int64_t k = 0; k < n_parts; ++k) {
+    torch::Tensor part = torch::bitwise_right_shift(x, k * part_bits);
+    if (k + 1 < n_parts) part = torch::bitwise_and(part, (int64_t{1} << part_bits) - 1);
+    parts.push_back(part.to(torch::kFloat32));
+  }
+  const torch::Tensor y = torch::mm(torch::cat(parts), wt).to(torch::kFloat64);
+  torch::Tensor out = y.narrow(0, 0, n).clone();
+  for (int64_t k = 1; k < n_parts; ++k) out.add_(y.narrow(0, k * n, n), std::ldexp(1.0, static_cast<int>(k * part_bits)));
+  return out;
+}
+
+// sum over inputs and slices of (DAC level)^2 per input row, padded to [T, R] (read energy).
+torch::Tensor CrossbarLayer::row_level_sq(const torch::Tensor& stored) const {
+  if (!level_sq_lut_.defined()) {
+    const auto codes = torch::arange(int64_t{1} << spec_.input_bits, torch::TensorOptions().dtype(torch::kInt64).device(device_));
+    level_sq_lut_ = chip_->dac().level(input_digits(codes.unsqueeze(0), il_)).pow(2).sum(0).squeeze(0).to(torch::kFloat64);
+  }
+  torch::Tensor sums = level_sq_lut_.index({stored.to(torch::kInt64)}).sum(0);
+  const int64_t T = map_.row_tiles, R = spec_.rows;
+  if (T * R > map_.in_features) sums = torch::constant_pad_nd(sums, {0, T * R - map_.in_features});
+  return sums.view({T, R});
 }
 
 ActionCounts CrossbarLayer::count_actions(int64_t n, const torch::Tensor& level_sq) const {
@@ -303,35 +367,39 @@ ActionCounts CrossbarLayer::count_actions(int64_t n, const torch::Tensor& level_
   return c;
 }
 
-MvmResult CrossbarLayer::forward(const torch::Tensor& x, std::optional<double> input_scale) {
+MvmResult CrossbarLayer::forward(const torch::Tensor& x_in, std::optional<double> input_scale) {
   if (chip_->adc().needs_calibration() && !calibrated_max_) {
     throw Error("this chip's ADC range is 'calibrated': call calibrate() with a calibration batch before forward()");
   }
-  const Codes codes = encode(x, input_scale);
-  const int64_t n = codes.stored.size(0);
+  const torch::Tensor x = x_in.dim() == 1 ? x_in.unsqueeze(0) : x_in;
+  const double scale = plan_inputs(x, input_scale);
+  refresh_read_state();
+  const int64_t n = x.size(0), out = map_.out_features;
+  const bool shortcut = shortcut_active();
+  const int64_t chunk = chunk_rows(n);
+  const auto f64 = torch::TensorOptions().dtype(torch::kFloat64).device(device_);
   MvmResult r;
-  torch::Tensor level_sq;
-  if (shortcut_active()) {
-    refresh_read_state();
-    // One GEMM. float32 is exact while every |sum| < 2^24; otherwise float64.
-    const double bound = static_cast<double>(map_.in_features) *
-                         static_cast<double>(std::max(il_.code_max, -il_.code_min)) *
-                         static_cast<double>(std::max(wl_.code_max, -wl_.code_min));
-    const auto dt = bound < std::ldexp(1.0, 24) ? torch::kFloat32 : torch::kFloat64;
-    r.y_int = torch::mm(codes.signed_codes.to(dt), w_codes_.to(dt).t()).to(torch::kFloat64);
-    const int64_t T = map_.row_tiles, R = spec_.rows, S = il_.n_slices;
-    torch::Tensor dig = chip_->dac().level(input_digits(codes.stored, il_)).pow(2).sum(std::vector<int64_t>{0, 1}).to(torch::kFloat64);
-    if (T * R > map_.in_features) dig = torch::constant_pad_nd(dig, {0, T * R - map_.in_features});
-    level_sq = dig.view({T, R});
-    (void)S;
-  } else {
-    torch::Tensor analog = run_sliced(codes, Mode::Convert, &level_sq);
+  r.y_int = torch::zeros({n, out}, f64);
+  torch::Tensor level_sq = torch::zeros({map_.row_tiles, spec_.rows}, f64);
+  at::Generator gen = make_generator(derive_seed(opt_.seed, "read", opt_.layer_id, read_count_++), device_);
+  torch::Tensor partial;
+  if (!shortcut) partial = torch::empty({il_.n_slices * chunk, wl_.n_groups * out}, torch::TensorOptions().dtype(torch::kFloat32).device(device_));
+  for (int64_t r0 = 0; r0 < n; r0 += chunk) {
+    const int64_t nc = std::min(chunk, n - r0);
+    const torch::Tensor codes = chunk_codes(x, r0, nc, scale);                      // signed, int32
+    const torch::Tensor stored = codes + static_cast<int32_t>(il_.stored_offset);  // what the DACs see
+    torch::Tensor acc = r.y_int.narrow(0, r0, nc);
+    if (shortcut) {
+      acc.copy_(shortcut_product(codes));
+      level_sq += row_level_sq(stored);
+      continue;
+    }
+    sliced_chunk(stored, Mode::Convert, acc, level_sq, partial, gen, nullptr);
     // Digital corrections: stored weights hold w + w_off, stored inputs x + x_off.
-    if (wl_.stored_offset) analog -= static_cast<double>(wl_.stored_offset) * codes.stored.sum(1, true).to(torch::kFloat64);
-    if (il_.stored_offset) analog -= static_cast<double>(il_.stored_offset) * w_row_sum_.unsqueeze(0);
-    r.y_int = analog;
+    if (wl_.stored_offset) acc -= static_cast<double>(wl_.stored_offset) * stored.sum(1, true, torch::kFloat64);
+    if (il_.stored_offset) acc -= static_cast<double>(il_.stored_offset) * w_row_sum_.unsqueeze(0);
   }
-  r.y = (r.y_int * (codes.scale * w_scales_.unsqueeze(0))).to(torch::kFloat32);
+  r.y = (r.y_int * (scale * w_scales_.unsqueeze(0))).to(torch::kFloat32);
   r.counts = count_actions(n, level_sq);
   return r;
 }

@@ -88,16 +88,16 @@ class CrossbarLayer {
 
  private:
   enum class Mode { Convert, Calibrate };
-  struct Codes {
-    torch::Tensor stored;  // [n, in] int64 DAC-side codes
-    torch::Tensor signed_codes;
-    double scale;
-  };
-  Codes encode(const torch::Tensor& x, std::optional<double> input_scale) const;
+  double plan_inputs(const torch::Tensor& x, std::optional<double> input_scale) const;
+  torch::Tensor chunk_codes(const torch::Tensor& x, int64_t r0, int64_t nc, double scale) const;
+  int64_t chunk_rows(int64_t n) const;
+  void sliced_chunk(const torch::Tensor& stored, Mode mode, torch::Tensor& acc_c, torch::Tensor& level_sq,
+                    torch::Tensor& partial, at::Generator& gen, std::vector<torch::Tensor>* calib);
   void refresh_read_state();
   void update_transfer();
   ActionCounts count_actions(int64_t n, const torch::Tensor& row_level_sq) const;
-  torch::Tensor run_sliced(const Codes& codes, Mode mode, torch::Tensor* row_level_sq);
+  torch::Tensor shortcut_product(const torch::Tensor& x_codes) const;
+  torch::Tensor row_level_sq(const torch::Tensor& stored) const;
 
   std::shared_ptr<const Chip> chip_;
   Options opt_;
@@ -126,6 +126,7 @@ class CrossbarLayer {
   torch::Tensor noise_std_;  // per_cell mode: [T, R, G*out] normalised std
   torch::Tensor row_g_sum_;  // [T, R, arrays_per_tile] siemens: conductance each row drives
   std::optional<double> calibrated_max_;
+  mutable torch::Tensor level_sq_lut_;  // [2^input_bits]: sum over slices of level^2 per code
 };
 
 }  // namespace cimkit

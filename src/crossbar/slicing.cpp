@@ -68,23 +68,6 @@ QuantisedWeights quantise_weights(const torch::Tensor& w, const CrossbarSpec& sp
   return {codes, scales};
 }
 
-QuantisedInputs quantise_inputs(const torch::Tensor& x, const InputLayout& layout,
-                                std::optional<double> scale) {
-  const double top = static_cast<double>(std::max(layout.code_max, -layout.code_min));
-  double s = 1.0;
-  if (scale) {
-    s = *scale;
-  } else {
-    const double m = (layout.code_min < 0 ? x.abs().max() : x.clamp_min(0).max()).item<double>();
-    s = m > 0 ? m / static_cast<double>(layout.code_max > 0 ? layout.code_max : top) : 1.0;
-  }
-  if (!(s > 0) || !std::isfinite(s)) throw ShapeError("input scale must be a positive finite number, got " + std::to_string(s));
-  torch::Tensor codes = torch::round(x.to(torch::kFloat64) / s)
-                            .clamp(static_cast<double>(layout.code_min), static_cast<double>(layout.code_max))
-                            .to(torch::kInt64);
-  return {codes, s};
-}
-
 void check_codes(const torch::Tensor& t, int64_t lo, int64_t hi, const std::string& what) {
   const torch::Tensor d = t.to(torch::kFloat64);
   const torch::Tensor bad = (d != torch::round(d)) | (d < static_cast<double>(lo)) | (d > static_cast<double>(hi)) | torch::isnan(d);
@@ -103,8 +86,10 @@ torch::Tensor weight_digits(const torch::Tensor& codes, const CrossbarSpec& spec
   const int64_t base = int64_t{1} << c;
   std::vector<torch::Tensor> groups;
   groups.reserve(layout.n_groups);
+  // Every stored value here is non-negative, so digits are shifts and masks (integer division
+  // does not vectorise).
   auto digit = [&](const torch::Tensor& v, int64_t k) {
-    return torch::floor_divide(v, int64_t{1} << (k * c)).remainder(base);
+    return torch::bitwise_and(torch::bitwise_right_shift(v, k * c), base - 1);
   };
   switch (spec.weight_scheme) {
     case WeightScheme::Differential: {
@@ -133,12 +118,13 @@ torch::Tensor weight_digits(const torch::Tensor& codes, const CrossbarSpec& spec
 }
 
 torch::Tensor input_digits(const torch::Tensor& stored, const InputLayout& layout) {
-  const int64_t base = int64_t{1} << layout.dac_bits;
+  const int64_t mask = (int64_t{1} << layout.dac_bits) - 1;
+  const torch::Tensor v = stored.to(torch::kInt32);  // codes are < 2^16
   std::vector<torch::Tensor> slices;
   for (int64_t s = 0; s < layout.n_slices; ++s) {
-    slices.push_back(torch::floor_divide(stored, int64_t{1} << (s * layout.dac_bits)).remainder(base));
+    slices.push_back(torch::bitwise_and(torch::bitwise_right_shift(v, s * layout.dac_bits), mask).to(torch::kFloat32));
   }
-  return torch::stack(slices).to(torch::kFloat32);
+  return torch::stack(slices);
 }
 
 }  // namespace cimkit

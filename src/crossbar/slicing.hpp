@@ -48,14 +48,6 @@ struct QuantisedWeights {
 };
 QuantisedWeights quantise_weights(const torch::Tensor& w, const CrossbarSpec& spec);
 
-// Input quantisation with scale `scale` (max-based when not given): [n, in] -> int64 codes.
-struct QuantisedInputs {
-  torch::Tensor codes;  // [n, in] int64
-  double scale = 1.0;
-};
-QuantisedInputs quantise_inputs(const torch::Tensor& x, const InputLayout& layout,
-                                std::optional<double> scale);
-
 // Checks that `t` holds integer codes in [lo, hi]; ShapeError naming `what` otherwise.
 void check_codes(const torch::Tensor& t, int64_t lo, int64_t hi, const std::string& what);
 
