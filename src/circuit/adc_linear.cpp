@@ -1,9 +1,10 @@
 // Uniform ADC with a fixed number of bits, saturation and three ways to set its range.
 //
-//   full_scale : the ADC covers the largest possible partial sum FS = rows (2^dac-1)(2^cell-1).
-//                It keeps the top `bits` of the n = ceil(log2(FS+1)) bits of the partial sum,
-//                step = 2^max(0, n - bits) (ISAAC-style: the ADC drops low-order bits). With
-//                bits >= n (paper 001's survey rule) step = 1 and the conversion is lossless.
+//   full_scale : the ADC covers the largest possible partial sum FS (rows (2^dac-1)(2^cell-1),
+//                plus the HRS current with a digital baseline) with 2^bits codes over the
+//                n = ceil(log2(FS+1)) bits of the partial sum: step = 2^(n - bits). Fewer bits
+//                drop low-order bits (ISAAC-style); with bits >= n (paper 001's survey rule) the
+//                step is 1 or a power-of-two fraction and integer partial sums convert exactly.
 //   clipped    : paper 003 eq. 3, step = 2 FS_signed / (2^bits k). Each ADC here converts one
 //                polarity of one weight slice, so its input is unsigned in [0, FS]; the signed
 //                range 2 FS_signed of the paper becomes FS: step = FS / (2^bits k). k > 1 clips
@@ -50,7 +51,7 @@ class LinearAdc final : public Adc {
     t.code_max = std::ldexp(1.0, bits_) - 1.0;
     if (range_ == "full_scale") {
       const int n = static_cast<int>(std::ceil(std::log2(full_scale + 1.0)));
-      t.step = std::ldexp(1.0, std::max(0, n - bits_));
+      t.step = std::ldexp(1.0, n - bits_);
     } else if (range_ == "clipped") {
       t.step = full_scale / (std::ldexp(1.0, bits_) * clip_k_);
     } else {

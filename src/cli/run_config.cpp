@@ -16,12 +16,12 @@ Schema RunConfig::top_schema() {
 
 RunConfig RunConfig::load(const std::string& path, const std::vector<std::string>& overrides) {
   ConfigNode root = path.empty() ? ConfigNode::map({"<default>", 0}) : load_yaml_file(path);
-  for (const auto& o : overrides) apply_override(root, o);
-  if (!root.has("chip")) {
+  if (!root.has("chip")) {  // the default chip, before overrides so --set refines it
     ConfigNode chip = ConfigNode::map({"<default>", 0});
     chip.set("preset", ConfigNode::scalar("default", {"<default>", 0}));
     root.set("chip", chip);
   }
+  for (const auto& o : overrides) apply_override(root, o);
   ConfigNode top = ConfigNode::map(root.loc());
   std::vector<std::string> allowed = {"chip", "operating"};
   for (const auto& n : top_schema().names()) allowed.push_back(n);

@@ -152,8 +152,17 @@ ConfigNode load_yaml_string(const std::string& text, const std::string& source_n
   return parse(text, source_name);
 }
 
+// A section that picks another implementation, or names its own preset, starts afresh: the
+// base's keys belong to a different implementation (or preset) and would not fit.
+static bool replaces(const ConfigNode& base, const ConfigNode& over) {
+  if (over.has("preset")) return true;
+  const ConfigNode* a = base.find("impl");
+  const ConfigNode* b = over.find("impl");
+  return a && b && a->is_scalar() && b->is_scalar() && a->value() != b->value();
+}
+
 ConfigNode merge(const ConfigNode& base, const ConfigNode& over) {
-  if (!base.is_map() || !over.is_map()) return over;
+  if (!base.is_map() || !over.is_map() || replaces(base, over)) return over;
   ConfigNode out = base;
   for (const auto& [key, child] : over.items()) {
     const ConfigNode* existing = out.find(key);

@@ -56,7 +56,8 @@ ConfigNode load_yaml_file(const std::string& path);
 // Parses YAML text; `source_name` is what error messages call it.
 ConfigNode load_yaml_string(const std::string& text, const std::string& source_name);
 
-// Deep merge: maps merge key by key, anything else in `over` replaces what is in `base`.
+// Deep merge: maps merge key by key, anything else in `over` replaces what is in `base`. A map
+// in `over` that names a `preset`, or an `impl` other than the base's, replaces the base map.
 ConfigNode merge(const ConfigNode& base, const ConfigNode& over);
 
 // Applies one `path.to.key=value` override (value parsed as YAML, so `[1,2]` is a list).

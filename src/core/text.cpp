@@ -1,6 +1,7 @@
 #include "core/text.hpp"
 
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <vector>
@@ -54,12 +55,18 @@ std::string join(const std::vector<std::string>& items, const std::string& sep) 
 
 std::string format_double(double v) {
   char buf[64];
+  if (v == std::floor(v) && std::fabs(v) < 1e15) {  // whole numbers in plain notation
+    std::snprintf(buf, sizeof buf, "%.0f", v);
+    return buf;
+  }
   for (int prec = 1; prec <= 17; ++prec) {
     std::snprintf(buf, sizeof buf, "%.*g", prec, v);
     if (std::strtod(buf, nullptr) == v) break;
   }
   std::string s(buf);
-  // Keep it a YAML float: "3" -> "3.0" would change nothing for us, so leave integers alone.
+  // YAML 1.1 readers (PyYAML) take "1e+02" or "1e-09" for strings: give the mantissa a point.
+  const auto e = s.find('e');
+  if (e != std::string::npos && s.find('.') == std::string::npos) s.insert(e, ".0");
   return s;
 }
 

@@ -20,8 +20,9 @@ Schema CrossbarSpec::schema() {
   s.choice("weight_quant", {"per_tensor", "per_channel"}, "Weight scale: one per matrix or one per output row").def(std::string("per_tensor"));
   s.choice("input_encoding", {"unsigned", "offset"}, "Inputs: unsigned codes (negative values clip to 0) or signed via an offset of 2^(b-1), corrected digitally")
       .def(std::string("unsigned"));
-  s.choice("baseline", {"digital", "reference_column"}, "How the HRS current (G_off per cell) is removed: digitally from the input sum, or by a reference column of HRS cells in each array (costs one column)")
-      .def(std::string("digital"));
+  s.choice("baseline", {"cancelled", "digital", "reference_column"},
+           "How the HRS current (G_off of every cell) is removed: `cancelled` exactly before the ADC (ideal periphery), `digital` after the ADC from the input sum (the ADC range must hold it), or by a `reference_column` of HRS cells per array subtracted before the ADC (costs one column, carries its own variation and noise)")
+      .def(std::string("cancelled"));
   s.choice("path", {"auto", "integer", "conductance"}, "Engine path: integer (ideal cells and linear DAC only), conductance, or auto (integer when allowed)")
       .def(std::string("auto"));
   s.choice("read_noise_mode", {"output", "per_cell"}, "Read noise: `output` draws the exact column-sum distribution (one Gaussian per partial sum), `per_cell` draws every cell on every read (slow; for verification)")
@@ -44,7 +45,8 @@ CrossbarSpec CrossbarSpec::from_params(const Params& p) {
                                          : WeightScheme::TwosComplement;
   s.per_channel_weights = p.get_string("weight_quant") == "per_channel";
   s.input_encoding = p.get_string("input_encoding") == "offset" ? InputEncoding::Offset : InputEncoding::Unsigned;
-  s.baseline = p.get_string("baseline") == "digital" ? Baseline::Digital : Baseline::ReferenceColumn;
+  const std::string& b = p.get_string("baseline");
+  s.baseline = b == "cancelled" ? Baseline::Cancelled : b == "digital" ? Baseline::Digital : Baseline::ReferenceColumn;
   const std::string& path = p.get_string("path");
   s.path = path == "auto" ? EnginePath::Auto : path == "integer" ? EnginePath::Integer : EnginePath::Conductance;
   s.read_noise_mode = p.get_string("read_noise_mode") == "output" ? ReadNoiseMode::Output : ReadNoiseMode::PerCell;
@@ -85,8 +87,8 @@ std::shared_ptr<const Chip> Chip::from_config(const ConfigNode& section, const s
   c->spec_ = CrossbarSpec::from_params(c->xbar_params_);
   c->device_ = Registry<DeviceModel>::instance().create(
       expand_preset(section_of("device"), "device", path + ".device"), path + ".device");
-  c->dac_ = Registry<Dac>::instance().create(section_of("dac"), path + ".dac");
-  c->adc_ = Registry<Adc>::instance().create(section_of("adc"), path + ".adc");
+  c->dac_ = Registry<Dac>::instance().create(expand_preset(section_of("dac"), "dac", path + ".dac"), path + ".dac");
+  c->adc_ = Registry<Adc>::instance().create(expand_preset(section_of("adc"), "adc", path + ".adc"), path + ".adc");
 
   // Partial sums of one slice must stay exact in float32 (< 2^24).
   const double max_sum = static_cast<double>(c->spec_.rows) *
@@ -99,6 +101,9 @@ std::shared_ptr<const Chip> Chip::from_config(const ConfigNode& section, const s
   }
   if (c->spec_.path == EnginePath::Integer && !(c->device_.object->is_ideal() && c->dac_.object->is_linear())) {
     c->xbar_params_.fail("path", "the integer path needs ideal cells and a linear DAC; use 'conductance' or 'auto' with chip.device.impl '" + c->device_.impl + "'");
+  }
+  if (c->spec_.path == EnginePath::Integer && c->spec_.baseline == Baseline::Digital) {
+    c->xbar_params_.fail("path", "the integer path cannot model a digital baseline (the ADC converts the HRS current too); use 'conductance' or 'auto'");
   }
   return c;
 }

@@ -15,7 +15,7 @@ namespace cimkit {
 
 enum class WeightScheme { Differential, Offset, TwosComplement };
 enum class InputEncoding { Unsigned, Offset };
-enum class Baseline { Digital, ReferenceColumn };
+enum class Baseline { Cancelled, Digital, ReferenceColumn };
 enum class EnginePath { Auto, Integer, Conductance };
 enum class ReadNoiseMode { Output, PerCell };
 
@@ -29,7 +29,7 @@ struct CrossbarSpec {
   WeightScheme weight_scheme = WeightScheme::Differential;
   bool per_channel_weights = false;
   InputEncoding input_encoding = InputEncoding::Unsigned;
-  Baseline baseline = Baseline::Digital;
+  Baseline baseline = Baseline::Cancelled;
   EnginePath path = EnginePath::Auto;
   ReadNoiseMode read_noise_mode = ReadNoiseMode::Output;
   bool lossless_shortcut = true;

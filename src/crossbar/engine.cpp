@@ -62,8 +62,12 @@ CrossbarLayer::CrossbarLayer(std::shared_ptr<const Chip> chip, const torch::Tens
   const int64_t gcols = wl_.n_groups * out;
   map_.arrays_per_tile = ceil_div(gcols, map_.data_cols_per_array);
   map_.n_arrays = map_.row_tiles * map_.arrays_per_tile;
+  // Largest possible partial sum in level units. With a digital baseline the ADC also converts
+  // the HRS current, G_off / dG level units per driven cell.
+  const double max_level = std::ldexp(1.0, spec_.cell_bits) - 1;
+  hrs_levels_ = chip_->device().g_off_siemens() / ((chip_->device().g_on_siemens() - chip_->device().g_off_siemens()) / max_level);
   map_.full_scale = static_cast<double>(R) * (std::ldexp(1.0, il_.dac_bits) - 1) *
-                    (std::ldexp(1.0, spec_.cell_bits) - 1);
+                    (max_level + (spec_.baseline == Baseline::Digital ? hrs_levels_ : 0.0));
   map_.utilisation = static_cast<double>(in * gcols) /
                      static_cast<double>(map_.n_arrays * R * spec_.cols);
   const auto i64 = torch::TensorOptions().dtype(torch::kInt64).device(device_);
@@ -77,10 +81,16 @@ CrossbarLayer::CrossbarLayer(std::shared_ptr<const Chip> chip, const torch::Tens
                 .reshape({map_.row_tiles, R, gcols}).contiguous();
 
   integer_path_ = spec_.path == EnginePath::Integer ||
-                  (spec_.path == EnginePath::Auto && chip_->device().is_ideal() && chip_->dac().is_linear());
+                  (spec_.path == EnginePath::Auto && chip_->device().is_ideal() && chip_->dac().is_linear() &&
+                   spec_.baseline != Baseline::Digital);
   temp_per_array_ = torch::full({map_.n_arrays}, opt_.operating.temperature_k,
                                 torch::TensorOptions().dtype(torch::kFloat64).device(device_));
   time_s_ = opt_.operating.time_since_program_s;
+  wl_coef_sum_ = 0.0;
+  for (double c : wl_.coef) wl_coef_sum_ += c;
+  slice_weights_ = torch::empty({il_.n_slices}, torch::kFloat64);
+  for (int64_t s = 0; s < il_.n_slices; ++s) slice_weights_[s] = std::ldexp(1.0, static_cast<int>(s) * il_.dac_bits);
+  slice_weights_ = slice_weights_.to(device_);
   update_transfer();
   program();
 }
@@ -146,7 +156,7 @@ void CrossbarLayer::refresh_read_state() {
   if (!read_state_dirty_) return;
   read_state_dirty_ = false;
   const DeviceModel& dev = chip_->device();
-  const double g_off = dev.g_off_s(), g_on = dev.g_on_s();
+  const double g_off = dev.g_off_siemens(), g_on = dev.g_on_siemens();
   const double dg = (g_on - g_off) / (std::ldexp(1.0, spec_.cell_bits) - 1);
   const int64_t T = map_.row_tiles, A = map_.arrays_per_tile, R = spec_.rows;
   const bool ref_col = spec_.baseline == Baseline::ReferenceColumn;
@@ -155,8 +165,7 @@ void CrossbarLayer::refresh_read_state() {
     g_read = levels_.to(torch::kFloat64) * dg + g_off;
     g_ref_read = torch::full({T, R, A}, g_off, g_read.options());
     w_eff_ = levels_;
-    noise_var_ = torch::Tensor();
-    noise_std_ = torch::Tensor();
+    noise_var_ = noise_std_ = ref_noise_var_ = ref_noise_std_ = torch::Tensor();
   } else {
     const torch::Tensor temps = temp_per_array_.view({T, A});
     ReadConditions rc;
@@ -166,19 +175,28 @@ void CrossbarLayer::refresh_read_state() {
     ReadConditions rc_ref = rc;
     rc_ref.temperature_k = temps.unsqueeze(1);  // [T, 1, A]
     g_ref_read = dev.at_conditions(g_ref_prog_, ref_traits_, rc_ref);
-    // Baseline per cell: its own row's reference cell, or the nominal G_off.
-    const torch::Tensor base = ref_col ? g_ref_read.index_select(2, col_array_) : torch::full_like(g_read, g_off);
-    w_eff_ = ((g_read - base) / dg).to(torch::kFloat32).contiguous();
-    noise_var_ = torch::Tensor();
-    noise_std_ = torch::Tensor();
+    // What the ADC sees per cell, in level units: the cell minus its row's reference cell, minus
+    // the nominal G_off (cancelled), or the whole cell current (digital: removed after the ADC).
+    if (ref_col) {
+      w_eff_ = ((g_read - g_ref_read.index_select(2, col_array_)) / dg).to(torch::kFloat32).contiguous();
+    } else if (spec_.baseline == Baseline::Cancelled) {
+      w_eff_ = ((g_read - g_off) / dg).to(torch::kFloat32).contiguous();
+    } else {
+      w_eff_ = (g_read / dg).to(torch::kFloat32).contiguous();
+    }
+    noise_var_ = noise_std_ = ref_noise_var_ = ref_noise_std_ = torch::Tensor();
     if (dev.has_read_noise()) {
-      torch::Tensor var = dev.read_noise_std(g_read).pow(2);
-      if (ref_col) var = var + dev.read_noise_std(g_ref_read).pow(2).index_select(2, col_array_);
-      var = (var / (dg * dg)).to(torch::kFloat32);
+      const torch::Tensor var = (dev.read_noise_std(g_read).pow(2) / (dg * dg)).to(torch::kFloat32).contiguous();
+      // A reference cell is read once per read and subtracted from every column of its array,
+      // so its noise is shared by those columns (drawn per array, not per column).
+      torch::Tensor ref_var;
+      if (ref_col) ref_var = (dev.read_noise_std(g_ref_read).pow(2) / (dg * dg)).to(torch::kFloat32).contiguous();
       if (spec_.read_noise_mode == ReadNoiseMode::Output) {
-        noise_var_ = var.contiguous();
+        noise_var_ = var;
+        ref_noise_var_ = ref_var;
       } else {
-        noise_std_ = var.sqrt().contiguous();
+        noise_std_ = var.sqrt();
+        if (ref_col) ref_noise_std_ = ref_var.sqrt();
       }
     }
   }
@@ -222,10 +240,10 @@ double CrossbarLayer::plan_inputs(const torch::Tensor& x, std::optional<double> 
 torch::Tensor CrossbarLayer::chunk_codes(const torch::Tensor& x_full, int64_t r0, int64_t nc, double scale) const {
   const torch::Tensor xc = x_full.narrow(0, r0, nc);
   if (opt_.integer_codes) {
-    const torch::Tensor f = xc.to(torch::kFloat32);
-    const bool ok = f.min().item<double>() >= static_cast<double>(il_.code_min) &&
-                    f.max().item<double>() <= static_cast<double>(il_.code_max) &&
-                    (!xc.is_floating_point() || torch::equal(f, torch::round(f)));
+    // Checked in the caller's dtype, so 2.9999999 in float64 is not taken for 3 or 2.
+    const bool ok = xc.min().item<double>() >= static_cast<double>(il_.code_min) &&
+                    xc.max().item<double>() <= static_cast<double>(il_.code_max) &&
+                    (!xc.is_floating_point() || torch::equal(xc, torch::round(xc)));
     if (!ok) {  // the message counts over the whole tensor
       check_codes(x_full, il_.code_min, il_.code_max,
                   std::string("inputs (") + (il_.stored_offset ? "signed " : "unsigned ") + std::to_string(spec_.input_bits) + "-bit codes)");
@@ -242,8 +260,9 @@ torch::Tensor CrossbarLayer::chunk_codes(const torch::Tensor& x_full, int64_t r0
 int64_t CrossbarLayer::chunk_rows(int64_t n) const {
   const int64_t in = map_.in_features, out = map_.out_features;
   const int64_t T = map_.row_tiles, R = spec_.rows, S = il_.n_slices, gcols = wl_.n_groups * out;
-  int64_t per_row = 4 * (3 * in + 2 * S * in + 2 * T * S * R + 3 * S * gcols) + 16 * out;
-  if (noise_std_.defined()) per_row += 4 * 2 * S * R * gcols;
+  int64_t per_row = shortcut_active() ? 4 * 6 * in + 16 * out  // codes, parts, one GEMM
+                                       : 4 * (3 * in + 2 * S * in + 2 * T * S * R + 3 * S * gcols) + 16 * out;
+  if (noise_std_.defined()) per_row += 4 * 2 * S * R * (gcols + map_.arrays_per_tile);
   return std::max<int64_t>(1, std::min<int64_t>(n, spec_.chunk_bytes / per_row));
 }
 
@@ -252,7 +271,7 @@ int64_t CrossbarLayer::chunk_rows(int64_t n) const {
 // [T, R]; in Calibrate mode collects |partial sums| into `calib` instead of converting.
 void CrossbarLayer::sliced_chunk(const torch::Tensor& stored, Mode mode, torch::Tensor& acc_c,
                                  torch::Tensor& level_sq, torch::Tensor& partial, at::Generator& gen,
-                                 std::vector<torch::Tensor>* calib) {
+                                 Calibration* calib) {
   const int64_t nc = stored.size(0), in = map_.in_features, out = map_.out_features;
   const int64_t T = map_.row_tiles, R = spec_.rows, S = il_.n_slices, G = wl_.n_groups;
   const int64_t gcols = G * out;
@@ -267,17 +286,32 @@ void CrossbarLayer::sliced_chunk(const torch::Tensor& stored, Mode mode, torch::
     if (noise_std_.defined()) {  // per_cell: every cell of every read draws its own noise
       const torch::Tensor cells = w_eff_[t].unsqueeze(0) + noise_std_[t].unsqueeze(0) * at::randn({S * nc, R, gcols}, gen, f32);
       part.copy_(torch::bmm(xt.unsqueeze(1), cells).squeeze(1));
+      if (ref_noise_std_.defined()) {
+        const torch::Tensor ref = ref_noise_std_[t].unsqueeze(0) * at::randn({S * nc, R, map_.arrays_per_tile}, gen, f32);
+        part.sub_(torch::bmm(xt.unsqueeze(1), ref).squeeze(1).index_select(1, col_array_));
+      }
     } else {
       torch::mm_out(part, xt, w_eff_[t]);
       if (noise_var_.defined()) {  // exact distribution of the column sum of Gaussian cells
-        const torch::Tensor sd = torch::mm(xt.pow(2), noise_var_[t]).sqrt_();
-        part.addcmul_(sd, at::randn({S * nc, gcols}, gen, f32));
+        const torch::Tensor xsq = xt.pow(2);
+        part.addcmul_(torch::mm(xsq, noise_var_[t]).sqrt_(), at::randn({S * nc, gcols}, gen, f32));
+        if (ref_noise_var_.defined()) {
+          const torch::Tensor ref = torch::mm(xsq, ref_noise_var_[t]).sqrt_() * at::randn({S * nc, map_.arrays_per_tile}, gen, f32);
+          part.sub_(ref.index_select(1, col_array_));
+        }
       }
     }
     if (mode == Mode::Calibrate) {
-      calib->push_back(part.abs().flatten().clone());
-    } else {
-      adc_shift_add(part, nc, S, G, coef_, map_.adc, acc_c);
+      calib->update(part);
+      continue;
+    }
+    adc_shift_add(part, nc, S, G, coef_, map_.adc, acc_c);
+    if (spec_.baseline == Baseline::Digital && wl_coef_sum_ != 0.0) {
+      // Subtract the converted HRS current digitally: G_off/dG * sum_i level_i per input slice,
+      // shift-added like the columns (differential pairs cancel it: the coefficients sum to 0).
+      const torch::Tensor per_slice = xt.sum(1).view({S, nc}).to(torch::kFloat64);  // [S, nc]
+      const torch::Tensor shifted = (per_slice * slice_weights_.unsqueeze(1)).sum(0);  // [nc]
+      acc_c.sub_(shifted.unsqueeze(1) * (hrs_levels_ * wl_coef_sum_));
     }
   }
 }
@@ -293,37 +327,49 @@ void CrossbarLayer::calibrate(const torch::Tensor& x_in, std::optional<double> i
                                        torch::TensorOptions().dtype(torch::kFloat32).device(device_));
   torch::Tensor level_sq = torch::zeros({map_.row_tiles, spec_.rows}, torch::TensorOptions().dtype(torch::kFloat64).device(device_));
   torch::Tensor unused;
-  std::vector<torch::Tensor> calib;
+  // The statistic keeps the running max, or an evenly strided sample of at most ~4M partial
+  // sums for a quantile, so calibration stays within the memory bound too.
+  const double total = static_cast<double>(n) * il_.n_slices * map_.row_tiles * wl_.n_groups * map_.out_features;
+  Calibration calib(chip_->adc().calibration_quantile(), static_cast<int64_t>(std::ceil(total / (1 << 22))));
   for (int64_t r0 = 0; r0 < n; r0 += chunk) {
     const int64_t nc = std::min(chunk, n - r0);
     const torch::Tensor stored = chunk_codes(x, r0, nc, scale) + static_cast<int32_t>(il_.stored_offset);
     sliced_chunk(stored, Mode::Calibrate, unused, level_sq, partial, gen, &calib);
   }
-  torch::Tensor all = torch::cat(calib);
-  const double q = chip_->adc().calibration_quantile();
-  if (q >= 1.0) {
-    calibrated_max_ = all.max().item<double>();
-  } else {  // quantile of at most ~4M evenly strided samples
-    if (all.numel() > (1 << 22)) all = all.index({Slice(0, torch::indexing::None, all.numel() / (1 << 22) + 1)});
-    const int64_t k = std::max<int64_t>(1, static_cast<int64_t>(std::ceil(q * all.numel())));
-    calibrated_max_ = std::get<0>(all.kthvalue(k)).item<double>();
-  }
+  calibrated_max_ = calib.result();
   update_transfer();
+}
+
+void CrossbarLayer::Calibration::update(const torch::Tensor& partial) {
+  if (quantile >= 1.0) {
+    max = std::max(max, partial.abs().max().item<double>());
+  } else {
+    samples.push_back(partial.flatten().index({Slice(0, torch::indexing::None, stride)}).abs().clone());
+  }
+}
+
+double CrossbarLayer::Calibration::result() const {
+  if (quantile >= 1.0) return max;
+  const torch::Tensor all = torch::cat(samples);
+  const int64_t k = std::max<int64_t>(1, static_cast<int64_t>(std::ceil(quantile * all.numel())));
+  return std::get<0>(all.kthvalue(k)).item<double>();
 }
 
 // x_q . w_q^T exactly, in one float32 GEMM: float32 holds integers below 2^24 exactly, so the
 // input codes are split into parts of p bits with in * (2^p - 1) * max|w| < 2^24, stacked along
-// the rows of one GEMM and recombined in float64 (8-bit inputs on 1152 rows: two 4-bit parts).
+// the rows of one GEMM and recombined in float64 (8-bit inputs, 1152 rows, |w| <= 127: p = 6,
+// parts of 6 and 2 bits). Where even 1-bit parts could overflow, one float64 GEMM.
 torch::Tensor CrossbarLayer::shortcut_product(const torch::Tensor& x_codes) const {
   const double wmax = static_cast<double>(std::max(wl_.code_max, -wl_.code_min));
   const double in = static_cast<double>(map_.in_features);
+  if (in * wmax >= std::ldexp(1.0, 24)) {  // even 1-bit parts could overflow: float64 GEMM
+    return torch::mm(x_codes.to(torch::kFloat64), w_codes_.to(torch::kFloat64).t());
+  }
   int part_bits = spec_.input_bits;
   while (part_bits > 1 && in * (std::ldexp(1.0, part_bits) - 1) * wmax >= std::ldexp(1.0, 24)) --part_bits;
   const int64_t n_parts = (spec_.input_bits + part_bits - 1) / part_bits;
   const torch::Tensor wt = w_codes_.to(torch::kFloat32).t();
-  if (n_parts == 1 || in * wmax * std::ldexp(1.0, spec_.input_bits) < std::ldexp(1.0, 24)) {
-    return torch::mm(x_codes.to(torch::kFloat32), wt).to(torch::kFloat64);
-  }
+  if (n_parts == 1) return torch::mm(x_codes.to(torch::kFloat32), wt).to(torch::kFloat64);
   // Signed codes: the top part carries the sign (arithmetic shift), lower parts are unsigned.
   const torch::Tensor& x = x_codes;  // int32
   const int64_t n = x.size(0);

@@ -91,8 +91,17 @@ class CrossbarLayer {
   double plan_inputs(const torch::Tensor& x, std::optional<double> input_scale) const;
   torch::Tensor chunk_codes(const torch::Tensor& x, int64_t r0, int64_t nc, double scale) const;
   int64_t chunk_rows(int64_t n) const;
+  struct Calibration {  // bounded statistic of |partial sums|
+    double quantile;
+    int64_t stride;
+    double max = 0.0;
+    std::vector<torch::Tensor> samples;
+    Calibration(double q, int64_t s) : quantile(q), stride(std::max<int64_t>(1, s)) {}
+    void update(const torch::Tensor& partial);
+    double result() const;
+  };
   void sliced_chunk(const torch::Tensor& stored, Mode mode, torch::Tensor& acc_c, torch::Tensor& level_sq,
-                    torch::Tensor& partial, at::Generator& gen, std::vector<torch::Tensor>* calib);
+                    torch::Tensor& partial, at::Generator& gen, Calibration* calib);
   void refresh_read_state();
   void update_transfer();
   ActionCounts count_actions(int64_t n, const torch::Tensor& row_level_sq) const;
@@ -124,6 +133,10 @@ class CrossbarLayer {
   torch::Tensor w_eff_;      // [T, R, G*out] normalised effective matrix
   torch::Tensor noise_var_;  // [T, R, G*out] normalised read-noise variance (or undefined)
   torch::Tensor noise_std_;  // per_cell mode: [T, R, G*out] normalised std
+  torch::Tensor ref_noise_var_, ref_noise_std_;  // the same for reference cells, [T, R, A]
+  double hrs_levels_ = 0.0;     // G_off / dG: the HRS current of one cell in level units
+  double wl_coef_sum_ = 0.0;    // sum of the shift-add coefficients of the weight slices
+  torch::Tensor slice_weights_; // [S] float64: 2^(s * dac_bits)
   torch::Tensor row_g_sum_;  // [T, R, arrays_per_tile] siemens: conductance each row drives
   std::optional<double> calibrated_max_;
   mutable torch::Tensor level_sq_lut_;  // [2^input_bits]: sum over slices of level^2 per code

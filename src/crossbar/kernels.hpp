@@ -5,7 +5,8 @@
 // acc:     [n, out] float64, += sum_{s,g} coef[s*G + g] * ADC(partial) (ADC per adc.hpp:
 //          code * step, with step folded into coef by the caller when quantising).
 // The CPU kernel is one fused pass (quantise, saturate, weight, accumulate) over the partial
-// sums; the generic kernel is tensor ops and runs on any device. Both give identical results.
+// sums; the generic kernel is tensor ops and runs on any device. Both quantise identically
+// (same float32 arithmetic); their float64 sums may differ in the last bits (summation order).
 #pragma once
 #include <torch/torch.h>
 

@@ -3,8 +3,8 @@
 namespace cimkit {
 
 torch::Tensor DeviceModel::nominal(const torch::Tensor& levels, int64_t n_levels) const {
-  const double g_off = g_off_s();
-  const double dg = n_levels > 1 ? (g_on_s() - g_off) / static_cast<double>(n_levels - 1) : 0.0;
+  const double g_off = g_off_siemens();
+  const double dg = n_levels > 1 ? (g_on_siemens() - g_off) / static_cast<double>(n_levels - 1) : 0.0;
   return levels.to(torch::kFloat32) * dg + g_off;
 }
 

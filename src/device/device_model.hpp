@@ -45,8 +45,8 @@ class DeviceModel {
 
   virtual ~DeviceModel() = default;
 
-  virtual double g_on_s() const = 0;   // LRS (highest) conductance, nominal
-  virtual double g_off_s() const = 0;  // HRS (lowest) conductance, nominal
+  virtual double g_on_siemens() const = 0;   // LRS (highest) conductance, nominal
+  virtual double g_off_siemens() const = 0;  // HRS (lowest) conductance, nominal
   // True when conductances are exactly the nominal levels under every condition: no
   // variation, noise, drift, temperature dependence or faults. Enables the integer path.
   virtual bool is_ideal() const = 0;

@@ -30,8 +30,8 @@ class IdealDevice final : public DeviceModel {
     return s;
   }
 
-  double g_on_s() const override { return g_on_s_; }
-  double g_off_s() const override { return g_off_s_; }
+  double g_on_siemens() const override { return g_on_s_; }
+  double g_off_siemens() const override { return g_off_s_; }
   bool is_ideal() const override { return true; }
   bool has_read_noise() const override { return false; }
 

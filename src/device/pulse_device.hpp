@@ -41,8 +41,8 @@ class PulseDevice {
 
   virtual ~PulseDevice() = default;
 
-  virtual double g_min_s() const = 0;      // lowest conductance (HRS)
-  virtual double g_max_s() const = 0;      // highest conductance (LRS)
+  virtual double g_min_siemens() const = 0;      // lowest conductance (HRS)
+  virtual double g_max_siemens() const = 0;      // highest conductance (LRS)
   virtual int64_t max_pulses() const = 0;  // Pmax: pulses from G_min to G_max
   virtual double write_voltage_ltp_v() const = 0;
   virtual double write_pulse_ltp_s() const = 0;

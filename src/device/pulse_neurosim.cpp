@@ -60,8 +60,8 @@ class NeurosimPulseDevice final : public PulseDevice {
     return s;
   }
 
-  double g_min_s() const override { return g_min_s_; }
-  double g_max_s() const override { return g_max_s_; }
+  double g_min_siemens() const override { return g_min_s_; }
+  double g_max_siemens() const override { return g_max_s_; }
   int64_t max_pulses() const override { return p_max_; }
   double write_voltage_ltp_v() const override { return v_ltp_; }
   double write_pulse_ltp_s() const override { return pw_ltp_s_; }

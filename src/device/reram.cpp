@@ -106,8 +106,8 @@ class ReramDevice final : public DeviceModel {
     return s;
   }
 
-  double g_on_s() const override { return g_on_s_; }
-  double g_off_s() const override { return g_off_s_; }
+  double g_on_siemens() const override { return g_on_s_; }
+  double g_off_siemens() const override { return g_off_s_; }
   double reference_temperature_k() const override { return t_ref_k_; }
   bool has_read_noise() const override { return read_std_ > 0.0; }
   bool is_ideal() const override {

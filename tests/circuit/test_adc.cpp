@@ -50,6 +50,14 @@ TEST(Adc, FullScaleDropsLowBitsBelowSurveyBits) {
   EXPECT_TRUE(torch::equal(adc_convert(y, t), expect)) << adc_convert(y, t);
 }
 
+TEST(Adc, FullScaleAboveSurveyBitsUsesFractionalSteps) {
+  const auto adc = make_adc("impl: linear\nbits: 10\n");
+  const AdcTransfer t = adc.object->transfer(128.0, std::nullopt);  // n = 8 -> step 1/4
+  EXPECT_EQ(t.step, 0.25);
+  EXPECT_TRUE(t.lossless_for_integers(128.0));
+  EXPECT_FLOAT_EQ(adc_convert(torch::tensor({3.3f}), t).item<float>(), 3.25f);
+}
+
 TEST(Adc, FloorRoundingAndNegativeSaturation) {
   const auto adc = make_adc("impl: linear\nbits: 6\nrounding: floor\n");
   const AdcTransfer t = adc.object->transfer(128.0, std::nullopt);

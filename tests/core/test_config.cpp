@@ -127,6 +127,22 @@ TEST(Config, ResolvedYamlRoundTrips) {
   EXPECT_EQ(to_yaml(again.to_node()), text);
 }
 
+TEST(Config, ChangingImplOrPresetReplacesTheSection) {
+  const ConfigNode base = load_yaml_string("adc: {impl: linear, bits: 8}\ndevice: {impl: ideal, g_on_us: 3}\n", "a.yaml");
+  const ConfigNode m = merge(base, load_yaml_string("adc: {impl: ideal}\ndevice: {preset: x}\n", "b.yaml"));
+  EXPECT_EQ(to_yaml(*m.find("adc")), "impl: ideal\n");
+  EXPECT_EQ(to_yaml(*m.find("device")), "preset: x\n");
+  const ConfigNode same = merge(base, load_yaml_string("adc: {impl: linear, bits: 6}\n", "c.yaml"));
+  EXPECT_EQ(find_path(same, "adc.bits")->value(), "6");
+}
+
+TEST(Text, DoublesReadBackAsYamlFloats) {
+  EXPECT_EQ(format_double(100.0), "100");
+  EXPECT_EQ(format_double(0.15), "0.15");
+  EXPECT_EQ(format_double(1e-9), "1.0e-09");
+  EXPECT_EQ(format_double(2.5e20), "2.5e+20");
+}
+
 TEST(Text, DidYouMean) {
   EXPECT_EQ(did_you_mean("reram", {"ideal", "rerams", "pulse"}), "rerams");
   EXPECT_EQ(did_you_mean("qqqqqq", {"ideal", "reram"}), "");

@@ -5,6 +5,7 @@
 #include <cmath>
 
 #include "circuit/adc.hpp"
+#include "core/paths.hpp"
 #include "crossbar/kernels.hpp"
 #include "engine_fixtures.hpp"
 
@@ -201,12 +202,15 @@ TEST(Conductance, ReprogrammingKeepsD2DAndRedrawsC2C) {
   EXPECT_FALSE(torch::equal(g2, l2.programmed_conductance()));  // C2C: redrawn
 }
 
-TEST(Conductance, OutputReferredReadNoiseMatchesPerCellSampling) {
-  // The output mode draws each column sum from its exact Gaussian law; compare its spread with
-  // sampling every cell on every read. Tolerance: 8 % on the std over 64 x 40 x 10 samples.
+class ReadNoise : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(ReadNoise, OutputReferredMatchesPerCellSampling) {
+  // The output mode draws each column sum from its exact Gaussian law (and one reference-column
+  // draw per array, shared by its columns); compare its spread with sampling every cell on
+  // every read. Tolerance: 8 % on the std over 64 x 40 x 10 samples.
   const torch::Tensor w = random_codes(10, 64, -127, 127, 17), x = random_codes(64, 64, 0, 255, 18);
   auto spread = [&](const std::string& mode) {
-    auto chip = chip_from("crossbar: {rows: 64, cols: 64, read_noise_mode: " + mode +
+    auto chip = chip_from("crossbar: {rows: 64, cols: 64, baseline: " + GetParam() + ", read_noise_mode: " + mode +
                           "}\ndevice: {impl: reram, read_noise_std: 0.05}\nadc: {impl: ideal}\n");
     CrossbarLayer layer(chip, w, codes_opt());
     const torch::Tensor ref = integer_product(x, w);
@@ -217,6 +221,29 @@ TEST(Conductance, OutputReferredReadNoiseMatchesPerCellSampling) {
   const double out = spread("output"), cell = spread("per_cell");
   EXPECT_GT(out, 0.0);
   EXPECT_NEAR(out / cell, 1.0, 0.08);
+}
+
+INSTANTIATE_TEST_SUITE_P(Conductance, ReadNoise, ::testing::Values("cancelled", "reference_column"));
+
+TEST(Conductance, ReferenceNoiseIsSharedByAnArraysColumns) {
+  // Two identical outputs in one array share the reference cell, so their read-noise errors are
+  // correlated (the data cells' noise is not); with the cancelled baseline they are independent.
+  // Offset weights (all slice coefficients positive; a differential pair would cancel the shared
+  // reference) and a low on/off ratio (reference cells sit at G_off) make the effect visible.
+  const torch::Tensor w = random_codes(1, 64, 1, 127, 40).repeat({2, 1}), x = random_codes(64, 64, 0, 255, 41);
+  auto correlation = [&](const std::string& baseline) {
+    auto chip = chip_from("crossbar: {rows: 64, cols: 64, weight_scheme: offset, baseline: " + baseline +
+                          "}\ndevice: {impl: reram, g_on_us: 10, g_off_us: 5, read_noise_std: 0.05}\nadc: {impl: ideal}\n");
+    CrossbarLayer layer(chip, w, codes_opt());
+    const torch::Tensor ref = integer_product(x, w);
+    std::vector<torch::Tensor> errs;
+    for (int r = 0; r < 30; ++r) errs.push_back(layer.forward(x).y_int - ref);
+    const torch::Tensor e = torch::cat(errs);  // [30*64, 2]
+    const torch::Tensor c = e - e.mean(0);
+    return ((c.select(1, 0) * c.select(1, 1)).mean() / (c.select(1, 0).std() * c.select(1, 1).std())).item<double>();
+  };
+  EXPECT_GT(correlation("reference_column"), 0.05);
+  EXPECT_LT(std::abs(correlation("cancelled")), 0.08);
 }
 
 TEST(Conductance, HeatAndDriftLowerTheOutput) {
@@ -293,12 +320,17 @@ TEST(Errors, ChipConfigMessages) {
   EXPECT_EQ(message("crossbar: {path: integer}\ndevice: {impl: reram, read_noise_std: 0.01}\n"),
             "test_chip.yaml:1: chip.crossbar.path: the integer path needs ideal cells and a linear DAC; use 'conductance' or "
             "'auto' with chip.device.impl 'reram'");
+  EXPECT_EQ(message("crossbar: {path: integer, baseline: digital}\n"),
+            "test_chip.yaml:1: chip.crossbar.path: the integer path cannot model a digital baseline (the ADC converts the HRS "
+            "current too); use 'conductance' or 'auto'");
   EXPECT_EQ(message("preset: isac\n"), "test_chip.yaml:1: chip.preset: unknown chip preset 'isac' (did you mean 'isaac'?); known: "
             "crossnas, default, ideal, isaac, raoq, rebit, thermal_quant");
 }
 
 TEST(Presets, EveryShippedChipBuilds) {
-  for (const std::string name : {"crossnas", "default", "ideal", "isaac", "raoq", "rebit", "thermal_quant"}) {
+  const std::vector<std::string> shipped = list_presets("chip");
+  EXPECT_GE(shipped.size(), 7u);
+  for (const std::string& name : shipped) {
     EXPECT_NO_THROW(chip_from("preset: " + name + "\n")) << name;
   }
 }

@@ -17,7 +17,7 @@ struct ExactCase {
   std::string scheme;
   std::string inputs;  // unsigned | offset
   int64_t tiles;       // row tiles (the last one partly filled)
-  std::string path;    // integer_sliced | integer_shortcut | conductance_digital | conductance_reference
+  std::string path;    // integer_sliced | integer_shortcut | conductance_cancelled | conductance_reference
 };
 
 std::string case_name(const ::testing::TestParamInfo<ExactCase>& info) {
@@ -34,7 +34,7 @@ std::string chip_yaml(const ExactCase& c) {
          ", cell_bits: " + std::to_string(c.cell_bits) + ", weight_bits: " + std::to_string(c.weight_bits) +
          ", input_bits: " + std::to_string(c.input_bits) + ", weight_scheme: " + c.scheme +
          ", input_encoding: " + c.inputs + ", path: " + (conductance ? "conductance" : "integer") +
-         ", baseline: " + (c.path == "conductance_reference" ? "reference_column" : "digital") +
+         ", baseline: " + (c.path == "conductance_reference" ? "reference_column" : "cancelled") +
          ", lossless_shortcut: " + (c.path == "integer_shortcut" ? "true" : "false") + "}\n"
          "device: {impl: ideal, g_on_us: 38.5, g_off_us: 5}\n"
          "dac: {impl: linear, bits: " + std::to_string(c.dac_bits) + "}\n"
@@ -74,7 +74,7 @@ TEST_P(Exact, EqualsIntegerProduct) {
 
 std::vector<ExactCase> exact_cases() {
   std::vector<ExactCase> cases;
-  const std::vector<std::string> paths = {"integer_sliced", "integer_shortcut", "conductance_digital", "conductance_reference"};
+  const std::vector<std::string> paths = {"integer_sliced", "integer_shortcut", "conductance_cancelled", "conductance_reference"};
   for (const auto& path : paths) {
     for (const std::string scheme : {"differential", "offset", "twos_complement"}) {
       cases.push_back({32, 32, 1, 1, 8, 8, scheme, "unsigned", 3, path});
@@ -112,6 +112,32 @@ TEST(Exact, FloatInputsAllSchemesAgree) {
   // And the dequantised output approximates the float product (8-bit x 8-bit quantisation).
   const torch::Tensor ref = torch::mm(x, w.t());
   EXPECT_LT(((first - ref).norm() / ref.norm()).item<double>(), 0.02);
+}
+
+TEST(Exact, DigitalBaselineCostsAdcRange) {
+  // With a digital baseline the ADC converts the HRS current too (G_off / dG = 1/9 level per
+  // driven cell here) and it is subtracted afterwards. Differential pairs cancel it exactly in
+  // the shift-add; the offset scheme does not, and the larger full scale costs resolution.
+  const torch::Tensor w = random_codes(16, 64, -127, 127, 31), x = random_codes(20, 64, 0, 255, 32);
+  const torch::Tensor ref = integer_product(x, w);
+  auto run = [&](const std::string& scheme, const std::string& baseline, int adc_bits) {
+    auto chip = chip_from("crossbar: {rows: 64, cols: 64, weight_scheme: " + scheme + ", baseline: " + baseline +
+                          "}\ndevice: {impl: ideal, g_on_us: 50, g_off_us: 5}\nadc: {impl: linear, bits: " + std::to_string(adc_bits) + "}\n");
+    CrossbarLayer::Options opt;
+    opt.integer_codes = true;
+    CrossbarLayer layer(chip, w, opt);
+    EXPECT_EQ(layer.integer_path(), baseline != "digital");
+    return std::make_pair(((layer.forward(x).y_int - ref).norm() / ref.norm()).item<double>(), layer.mapping().full_scale);
+  };
+  const auto [err_cancelled, fs_cancelled] = run("offset", "cancelled", 5);
+  const auto [err_digital, fs_digital] = run("offset", "digital", 5);
+  EXPECT_DOUBLE_EQ(fs_cancelled, 64.0);
+  EXPECT_NEAR(fs_digital, 64.0 * (1.0 + 5.0 / 45.0), 1e-9);
+  EXPECT_GT(err_digital, err_cancelled);
+  // A 16-bit ADC (step 2^-9 level) with the digital baseline is close to exact, not exact: the
+  // HRS current is not a whole number of levels, and the top slices weigh 2^14 the bottom one.
+  EXPECT_LT(run("offset", "digital", 16).first, 1e-3);
+  EXPECT_LT(run("differential", "digital", 16).first, 1e-3);
 }
 
 }  // namespace

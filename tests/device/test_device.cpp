@@ -62,8 +62,8 @@ TEST(Ideal, ProgramReturnsExactNominalLevels) {
 
 TEST(Ideal, NominalEndpointsAreGoffAndGon) {
   auto d = make("impl: ideal");
-  EXPECT_DOUBLE_EQ(d->g_on_s(), 100e-6);  // MNSIM 2.0 1e4 ohm
-  EXPECT_DOUBLE_EQ(d->g_off_s(), 1e-6);   // MNSIM 2.0 1e6 ohm
+  EXPECT_DOUBLE_EQ(d->g_on_siemens(), 100e-6);  // MNSIM 2.0 1e4 ohm
+  EXPECT_DOUBLE_EQ(d->g_off_siemens(), 1e-6);   // MNSIM 2.0 1e6 ohm
   const torch::Tensor g = d->nominal(torch::tensor({int64_t{0}, kLevels - 1}), kLevels);
   EXPECT_LT(rel(g[0].item<double>(), 1e-6), 1e-6);  // float32 rounding
   EXPECT_LT(rel(g[1].item<double>(), 100e-6), 1e-6);
@@ -85,7 +85,7 @@ TEST(Reram, D2dAndC2cSigmaMatchParametersRelativeToTarget) {
     auto d = make(std::string("{impl: reram, ") + key + ": 0.05}");
     EXPECT_FALSE(d->is_ideal());
     const Programmed p = program(*d, levels_at(kLevels - 1), 3);
-    const double sigma = (p.g / d->g_on_s() - 1.0).std().item<double>();
+    const double sigma = (p.g / d->g_on_siemens() - 1.0).std().item<double>();
     EXPECT_LT(rel(sigma, 0.05), kStdRelTol) << key << " sigma " << sigma;
   }
 }
@@ -94,7 +94,7 @@ TEST(Reram, RangeReferenceScalesSigmaByConductanceWindow) {
   auto d = make("{impl: reram, d2d_std: 0.05, variation_reference: range}");
   const torch::Tensor levels = levels_at(2);
   const Programmed p = program(*d, levels, 3);
-  const torch::Tensor dev = (p.g - d->nominal(levels, kLevels)) / (d->g_on_s() - d->g_off_s());
+  const torch::Tensor dev = (p.g - d->nominal(levels, kLevels)) / (d->g_on_siemens() - d->g_off_siemens());
   EXPECT_LT(rel(dev.std().item<double>(), 0.05), kStdRelTol);
 }
 
@@ -139,8 +139,8 @@ TEST(Reram, StuckFractionsMatchRatesAndIgnoreProgramming) {
     const double tol = 4.0 * std::sqrt(n * rate * (1.0 - rate));  // 4 sigma binomial
     EXPECT_NEAR(mask.sum().item<double>(), n * rate, tol);
   }
-  EXPECT_TRUE((p.g.masked_select(off) == static_cast<float>(d->g_off_s())).all().item<bool>());
-  EXPECT_TRUE((p.g.masked_select(on) == static_cast<float>(d->g_on_s())).all().item<bool>());
+  EXPECT_TRUE((p.g.masked_select(off) == static_cast<float>(d->g_off_siemens())).all().item<bool>());
+  EXPECT_TRUE((p.g.masked_select(on) == static_cast<float>(d->g_on_siemens())).all().item<bool>());
   // Healthy cells carry variation, so none sits exactly on the level-1 nominal value.
   const torch::Tensor healthy = p.traits.stuck == 0;
   const torch::Tensor level1 = d->nominal(levels_at(1), kLevels)[0][0];
@@ -249,8 +249,8 @@ TEST(Presets, EveryShippedDevicePresetBuilds) {
     EXPECT_FALSE(built.object->is_ideal()) << n;
   }
   auto thermal = make("{preset: thermal_quant}");
-  EXPECT_NEAR(thermal->g_on_s(), 38.5e-9, 1e-15);  // paper 000 §IV.A
-  EXPECT_NEAR(thermal->g_off_s(), 5e-9, 1e-15);
+  EXPECT_NEAR(thermal->g_on_siemens(), 38.5e-9, 1e-15);  // paper 000 §IV.A
+  EXPECT_NEAR(thermal->g_off_siemens(), 5e-9, 1e-15);
   const torch::Tensor c = thermal_change(*thermal, 360.0);
   EXPECT_LT(c[kLevels - 1].item<double>(), 0.0);
   EXPECT_GT(c[0].item<double>(), 0.0);

@@ -65,29 +65,29 @@ TEST(PulseNonlinearity, ClosedFormMatchesScannedMaxDeviation) {
 
 TEST(Pulse, LtpRisesMonotonicallyAndSaturatesAtGmaxInPmaxPulses) {
   auto d = make(kAgASi);
-  const torch::Tensor g = walk(*d, d->g_min_s(), +1, d->max_pulses() + 3);
+  const torch::Tensor g = walk(*d, d->g_min_siemens(), +1, d->max_pulses() + 3);
   const torch::Tensor steps = g.diff();
   EXPECT_TRUE((steps.slice(0, 0, d->max_pulses()) > 0).all().item<bool>());
-  EXPECT_LT(rel(g[d->max_pulses()].item<double>(), d->g_max_s()), 1e-9);
-  EXPECT_DOUBLE_EQ(g[-1].item<double>(), d->g_max_s());  // further pulses saturate
+  EXPECT_LT(rel(g[d->max_pulses()].item<double>(), d->g_max_siemens()), 1e-9);
+  EXPECT_DOUBLE_EQ(g[-1].item<double>(), d->g_max_siemens());  // further pulses saturate
   EXPECT_GT(steps[0].item<double>(), 5.0 * steps[d->max_pulses() - 1].item<double>());  // concave
 }
 
 TEST(Pulse, LtdFallsMonotonicallyToGminFastFirstForNegativeNl) {
   auto d = make(kAgASi);
-  const torch::Tensor g = walk(*d, d->g_max_s(), -1, d->max_pulses() + 3);
+  const torch::Tensor g = walk(*d, d->g_max_siemens(), -1, d->max_pulses() + 3);
   const torch::Tensor steps = g.diff();
   EXPECT_TRUE((steps.slice(0, 0, d->max_pulses()) < 0).all().item<bool>());
-  EXPECT_LT(rel(g[d->max_pulses()].item<double>(), d->g_min_s()), 1e-9);
-  EXPECT_DOUBLE_EQ(g[-1].item<double>(), d->g_min_s());
+  EXPECT_LT(rel(g[d->max_pulses()].item<double>(), d->g_min_siemens()), 1e-9);
+  EXPECT_DOUBLE_EQ(g[-1].item<double>(), d->g_min_siemens());
   EXPECT_GT(-steps[0].item<double>(), 5.0 * -steps[d->max_pulses() - 1].item<double>());
 }
 
 TEST(Pulse, ZeroNonlinearityGivesEqualSteps) {
   auto d = make("{impl: neurosim, nl_ltp: 0, nl_ltd: 0, c2c_std: 0}");
-  const double step = (d->g_max_s() - d->g_min_s()) / d->max_pulses();
-  const torch::Tensor up = walk(*d, d->g_min_s(), +1, d->max_pulses()).diff();
-  const torch::Tensor down = walk(*d, d->g_max_s(), -1, d->max_pulses()).diff();
+  const double step = (d->g_max_siemens() - d->g_min_siemens()) / d->max_pulses();
+  const torch::Tensor up = walk(*d, d->g_min_siemens(), +1, d->max_pulses()).diff();
+  const torch::Tensor down = walk(*d, d->g_max_siemens(), -1, d->max_pulses()).diff();
   EXPECT_TRUE(torch::allclose(up, torch::full_like(up, step), 1e-3, 0.0));
   EXPECT_TRUE(torch::allclose(down, torch::full_like(down, -step), 1e-3, 0.0));
 }
@@ -96,9 +96,9 @@ TEST(Pulse, AsymmetricCurvesDifferSameSignCurvesAreReversible) {
   auto asym = make(kAgASi);
   auto sym = make("{impl: neurosim, nl_ltp: 1.75, nl_ltd: 1.75, c2c_std: 0}");
   for (auto [d, reversible] : {std::pair{asym, false}, std::pair{sym, true}}) {
-    const torch::Tensor up = walk(*d, d->g_min_s(), +1, 20);
+    const torch::Tensor up = walk(*d, d->g_min_siemens(), +1, 20);
     const double back = walk(*d, up[-1].item<double>(), -1, 20)[-1].item<double>();
-    EXPECT_EQ(rel(back, d->g_min_s()) < 1e-9, reversible) << back;
+    EXPECT_EQ(rel(back, d->g_min_siemens()) < 1e-9, reversible) << back;
   }
 }
 
@@ -106,11 +106,11 @@ TEST(Pulse, PulsesClampAtRangeEnds) {
   auto d = make("{impl: neurosim, c2c_std: 0.05}");
   at::Generator gen = make_generator(3);
   const PulseTraits t = d->draw_traits({4}, gen, torch::kFloat64);
-  const double lo = d->g_min_s(), hi = d->g_max_s();
+  const double lo = d->g_min_siemens(), hi = d->g_max_siemens();
   const torch::Tensor g0 = torch::tensor({lo, hi, lo, hi}, torch::kFloat64);
   const torch::Tensor n = torch::tensor({-5.0, 5.0, 1000.0, -1000.0}, torch::kFloat64);
   const torch::Tensor g = d->apply_pulses(g0, n, t, gen);
-  EXPECT_TRUE((g >= d->g_min_s()).all().item<bool>() && (g <= d->g_max_s()).all().item<bool>());
+  EXPECT_TRUE((g >= d->g_min_siemens()).all().item<bool>() && (g <= d->g_max_siemens()).all().item<bool>());
   auto exact = make("{impl: neurosim, c2c_std: 0}");
   const torch::Tensor ge = exact->apply_pulses(g0, n, t, gen);
   const torch::Tensor ends = torch::tensor({lo, hi, hi, lo}, torch::kFloat64);
@@ -122,8 +122,8 @@ TEST(Pulse, C2cSpreadIsSigmaTimesRangeTimesSqrtPulses) {
   auto d = make("{impl: neurosim, c2c_std: 0.01}");
   at::Generator gen = make_generator(4);
   const PulseTraits t = d->draw_traits({200, 200}, gen, torch::kFloat32);
-  const double span = d->g_max_s() - d->g_min_s();
-  const torch::Tensor g0 = torch::full({200, 200}, d->g_min_s() + 0.5 * span);
+  const double span = d->g_max_siemens() - d->g_min_siemens();
+  const torch::Tensor g0 = torch::full({200, 200}, d->g_min_siemens() + 0.5 * span);
   for (double n : {1.0, 16.0, -16.0}) {
     const torch::Tensor g = d->apply_pulses(g0, torch::full({1}, n), t, gen);
     const double sigma = g.std().item<double>() / span;
@@ -149,15 +149,15 @@ TEST(Pulse, D2dMakesDevicesDiffer) {
   const torch::Tensor x = v.a_ltp - v.a_ltp.mean(), y = v.a_ltd - v.a_ltd.mean();
   const double r = ((x * y).mean() / (x.std(false) * y.std(false))).item<double>();
   EXPECT_LT(std::abs(r), 0.05) << r;
-  const torch::Tensor g0 = torch::full({200, 200}, varied->g_min_s());
+  const torch::Tensor g0 = torch::full({200, 200}, varied->g_min_siemens());
   const torch::Tensor g = varied->apply_pulses(g0, torch::full({1}, 10.0), v, gen);
   EXPECT_GT(g.std().item<double>(), 0.0);
 }
 
 TEST(Pulse, PulsesNeededIsNeuroSimLinearCount) {
   auto d = make("{impl: neurosim}");
-  const double step = (d->g_max_s() - d->g_min_s()) / d->max_pulses();
-  const torch::Tensor from = torch::full({4}, d->g_min_s());
+  const double step = (d->g_max_siemens() - d->g_min_siemens()) / d->max_pulses();
+  const torch::Tensor from = torch::full({4}, d->g_min_siemens());
   const torch::Tensor to = from + torch::tensor({0.0, 3.0, 2.5, 128.0}) * step;
   const torch::Tensor n = d->pulses_needed(from, to);
   EXPECT_EQ(n.scalar_type(), torch::kInt64);
@@ -184,8 +184,8 @@ TEST(Presets, EveryShippedPulseDevicePresetBuilds) {
   }
   for (const auto& n : names) EXPECT_NO_THROW(make("{preset: " + n + "}")) << n;
   auto taox = make("{preset: taox_hfox}");  // MLP+NeuroSim V3.0 Table II
-  EXPECT_DOUBLE_EQ(taox->g_max_s(), 1.0 / 100e3);
-  EXPECT_DOUBLE_EQ(taox->g_min_s(), 1.0 / 100e3 / 10.0);
+  EXPECT_DOUBLE_EQ(taox->g_max_siemens(), 1.0 / 100e3);
+  EXPECT_DOUBLE_EQ(taox->g_min_siemens(), 1.0 / 100e3 / 10.0);
   EXPECT_EQ(taox->max_pulses(), 128);
   EXPECT_DOUBLE_EQ(taox->write_pulse_ltp_s(), 50e-9);
 }
