@@ -1,8 +1,9 @@
 # Helpers shared by every cimkit target.
 #
-# Each layer of docs/architecture.md is an OBJECT library (so the static registrars in its
-# implementation files are never dropped by the linker); all layers are linked into one shared
-# library, libcimkit, which the binary, the tests and the benchmarks use.
+# Each layer of docs/architecture.md is an OBJECT library; executables (the binary, tests,
+# benchmarks) link the objects of the layers they need directly, so the static registrars in
+# implementation files are never dropped by the linker. All targets reuse one precompiled header
+# (LibTorch headers are slow), which needs identical compile flags everywhere.
 
 set(CIMKIT_WARNINGS -Wall -Wextra -Wno-unused-parameter -Wno-sign-compare)
 

@@ -2,7 +2,8 @@
 // chip. A 784 -> 256 fully connected layer (He-initialised, seeded) reads real Fashion-MNIST
 // test images; the chip's output is compared with the digital result, and the action counts are
 // printed. Conditions: the same chip with ideal cells and a lossless ADC (the exactness
-// reference), the chip as configured, and the chip one day after programming at 330 K.
+// reference), the chip as configured, the chip one day after programming at 330 K, and the chip
+// with each group of device effects (faults, variation, read noise) switched off in turn.
 #include <chrono>
 #include <cmath>
 #include <filesystem>
@@ -83,7 +84,7 @@ int run_demo(const DemoArgs& a) {
 
   const torch::Tensor ref_float = torch::mm(x, w.t());
   const MvmResult r_exact = exact.forward(x);
-  const torch::Tensor ref_digital = r_exact.y;  // 8-bit digital result (the lossless chip)
+  const torch::Tensor ref_digital = r_exact.y;  // quantised digital result (the lossless chip)
   std::vector<Row> rows;
   rows.push_back(compare("ideal cells, lossless ADC", r_exact.y, ref_float, ref_digital));
   const MvmResult r = layer.forward(x);
@@ -92,11 +93,35 @@ int run_demo(const DemoArgs& a) {
   layer.set_temperature(330.0);
   rows.push_back(compare("this chip, 1 day after programming, 330 K", layer.forward(x).y, ref_float, ref_digital));
 
+  // What each effect costs: the chip as configured with one group of device effects switched off.
+  const ConfigNode resolved = rc.chip->resolved();
+  const ConfigNode& device = *resolved.find("device");
+  const std::vector<std::pair<std::string, std::vector<std::string>>> ablations = {
+      {"  without stuck-at faults", {"stuck_off_rate", "stuck_on_rate"}},
+      {"  without D2D and C2C variation", {"d2d_std", "c2c_std"}},
+      {"  without read noise", {"read_noise_std"}}};
+  for (const auto& [label, keys] : ablations) {
+    bool active = false;
+    ConfigNode changed = resolved;
+    ConfigNode dev = device;
+    for (const auto& k : keys) {
+      const ConfigNode* v = device.find(k);
+      if (v && v->is_scalar() && std::stod(v->value()) != 0.0) active = true;
+      if (v) dev.set(k, ConfigNode::scalar("0"));
+    }
+    if (!active) continue;
+    changed.set("device", dev);
+    CrossbarLayer ablated(Chip::from_config(changed, "chip"), w, opt);
+    if (rc.chip->adc().needs_calibration()) ablated.calibrate(x.narrow(0, 0, std::min<int64_t>(128, x.size(0))));
+    rows.push_back(compare(label, ablated.forward(x).y, ref_float, ref_digital));
+  }
+
   out << fmt::format("{:<44} {:>14} {:>10} {:>16}\n", "condition", "error vs float", "SQNR dB", "error vs digital");
   for (const Row& row : rows) {
     out << fmt::format("{:<44} {:>14.5f} {:>10.2f} {:>16.5f}\n", row.label, row.rel_err_float, row.sqnr_db, row.rel_err_digital);
   }
-  out << "(errors are relative L2 norms; 'digital' is the 8-bit quantised product computed exactly)\n\n";
+  out << fmt::format("(errors are relative L2 norms; 'digital' is the {}-bit x {}-bit quantised product computed exactly)\n\n",
+                     s.weight_bits, s.input_bits);
   const ActionCounts& c = r.counts;
   out << fmt::format("action counts for {} inputs: DAC conversions {}, array activations {}, ADC conversions {}, shift-adds {}\n",
                      c.n_inputs, c.dac_conversions, c.array_activations, c.adc_conversions, c.shift_adds);

@@ -4,7 +4,7 @@
 // `cimkit list <interface>` and `cimkit describe <interface>.<impl>` read the registry.
 //
 // The registrars are static objects, so implementation files are built into OBJECT libraries
-// (see cmake/modules.cmake) and tests/test_registry.cpp checks every built-in name is present.
+// (see cmake/modules.cmake); each layer's tests check that its built-in names are registered.
 #pragma once
 #include <functional>
 #include <memory>

@@ -123,13 +123,15 @@ void CrossbarLayer::program() {
   const auto f64 = torch::TensorOptions().dtype(torch::kFloat64).device(device_);
   const std::vector<int64_t> ref_shape = {map_.row_tiles, spec_.rows, map_.arrays_per_tile};
   if (!traits_.d2d.defined() && !traits_.stuck.defined() && !traits_.drift_nu.defined() && program_count_ == 1) {
-    at::Generator g = make_generator(derive_seed(opt_.seed, "cell_traits", opt_.layer_id), device_);
-    traits_ = dev.draw_traits(levels_.sizes(), g, f64);
-    ref_traits_ = dev.draw_traits(ref_shape, g, f64);
+    at::Generator g_data = make_generator(derive_seed(opt_.seed, "cell_traits", opt_.layer_id, 0), device_);
+    at::Generator g_ref = make_generator(derive_seed(opt_.seed, "cell_traits", opt_.layer_id, 1), device_);
+    traits_ = dev.draw_traits(levels_.sizes(), g_data, f64);
+    ref_traits_ = dev.draw_traits(ref_shape, g_ref, f64);
   }
-  at::Generator g = make_generator(derive_seed(opt_.seed, "program", opt_.layer_id, program_count_), device_);
-  g_prog_ = dev.program(levels_.to(torch::kFloat64), n_levels, traits_, g);
-  g_ref_prog_ = dev.program(torch::zeros(ref_shape, f64), n_levels, ref_traits_, g);
+  at::Generator g_data = make_generator(derive_seed(opt_.seed, "program", opt_.layer_id, program_count_, 0), device_);
+  at::Generator g_ref = make_generator(derive_seed(opt_.seed, "program", opt_.layer_id, program_count_, 1), device_);
+  g_prog_ = dev.program(levels_.to(torch::kFloat64), n_levels, traits_, g_data);
+  g_ref_prog_ = dev.program(torch::zeros(ref_shape, f64), n_levels, ref_traits_, g_ref);
 }
 
 void CrossbarLayer::set_time_since_program(double seconds) {

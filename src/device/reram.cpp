@@ -24,6 +24,7 @@
 #include <cmath>
 #include <sstream>
 
+#include "core/rng.hpp"
 #include "device/device_model.hpp"
 
 namespace cimkit {
@@ -115,20 +116,31 @@ class ReramDevice final : public DeviceModel {
            !thermal();
   }
 
-  // Draw order is fixed (D2D, faults, drift) and only enabled effects draw.
+  // Each per-cell trait draws from its own stream, derived from the generator's seed and the
+  // effect's name, so switching one effect on or off (an ablation) leaves the others' draws
+  // unchanged. C2C in program() is the only draw there and consumes the caller's generator.
+  static at::Generator stream(const at::Generator& gen, const char* effect, const torch::Device& device) {
+    return make_generator(derive_seed(gen.current_seed(), effect), device);
+  }
+
   CellTraits draw_traits(at::IntArrayRef shape, at::Generator& gen,
                          const torch::TensorOptions& options) const override {
     const auto opt = float_options(options);
     CellTraits t;
-    if (d2d_ > 0.0) t.d2d = at::randn(shape, gen, opt) * d2d_;
+    if (d2d_ > 0.0) {
+      at::Generator g = stream(gen, "d2d", opt.device());
+      t.d2d = at::randn(shape, g, opt) * d2d_;
+    }
     if (has_faults()) {
-      const torch::Tensor u = at::rand(shape, gen, opt);
+      at::Generator g = stream(gen, "stuck", opt.device());
+      const torch::Tensor u = at::rand(shape, g, opt);
       t.stuck = torch::zeros(shape, opt.dtype(torch::kInt8));
       t.stuck.masked_fill_(u < stuck_off_ + stuck_on_, 2);
       t.stuck.masked_fill_(u < stuck_off_, 1);
     }
     if (drifts()) {
-      t.drift_nu = nu_std_ > 0.0 ? (at::randn(shape, gen, opt) * nu_std_ + nu_).clamp_min(0.0)
+      at::Generator g = stream(gen, "drift_nu", opt.device());
+      t.drift_nu = nu_std_ > 0.0 ? (at::randn(shape, g, opt) * nu_std_ + nu_).clamp_min(0.0)
                                  : torch::full(shape, nu_, opt);
     }
     return t;
@@ -141,7 +153,9 @@ class ReramDevice final : public DeviceModel {
     torch::Tensor g = nominal(levels, n_levels);
     if (traits.d2d.defined() || c2c_ > 0.0) {
       torch::Tensor dev = traits.d2d.defined() ? traits.d2d : torch::zeros_like(g);
-      if (c2c_ > 0.0) dev = dev + at::randn(g.sizes(), gen, g.options()) * c2c_;
+      if (c2c_ > 0.0) {  // fresh at every programming: consume from the caller's generator
+        dev = dev + at::randn(g.sizes(), gen, g.options()) * c2c_;
+      }
       g = range_relative_ ? g + dev * (g_on_s_ - g_off_s_) : g * (dev + 1.0);
       g = g.clamp_min(0.0);
     }

@@ -255,3 +255,19 @@ TEST(Presets, EveryShippedDevicePresetBuilds) {
   EXPECT_LT(c[kLevels - 1].item<double>(), 0.0);
   EXPECT_GT(c[0].item<double>(), 0.0);
 }
+
+TEST(ReramStreams, SwitchingOneEffectLeavesTheOthersDrawsUnchanged) {
+  // Ablations compare like with like: the stuck cells are the same with and without D2D.
+  auto make = [](const std::string& yaml) {
+    return cimkit::Registry<cimkit::DeviceModel>::instance().create(cimkit::load_yaml_string(yaml, "d.yaml"), "chip.device");
+  };
+  const auto with = make("impl: reram\nd2d_std: 0.05\nstuck_off_rate: 0.05\nstuck_on_rate: 0.05\n");
+  const auto without = make("impl: reram\nstuck_off_rate: 0.05\nstuck_on_rate: 0.05\n");
+  auto g1 = cimkit::make_generator(9), g2 = cimkit::make_generator(9);
+  const auto opt = torch::TensorOptions().dtype(torch::kFloat64);
+  const auto t1 = with.object->draw_traits({100, 100}, g1, opt);
+  const auto t2 = without.object->draw_traits({100, 100}, g2, opt);
+  ASSERT_TRUE(t1.d2d.defined());
+  EXPECT_FALSE(t2.d2d.defined());
+  EXPECT_TRUE(torch::equal(t1.stuck, t2.stuck));
+}
