@@ -2,6 +2,8 @@
 BUILD_DIR ?= build
 BUILD_TYPE ?= Release
 JOBS ?= $(shell nproc)
+# ccache: hash paths relative to the checkout (so clones share the cache), and accept the PCH.
+export CCACHE_BASEDIR = $(CURDIR)
 export CCACHE_SLOPPINESS = pch_defines,time_macros,include_file_mtime,include_file_ctime
 export CCACHE_MAXSIZE ?= 5G
 

@@ -37,6 +37,10 @@ struct ReadConditions {
                                       // means the model's reference temperature
 };
 
+// Floating-point options on the requested device: the requested dtype when it is floating,
+// float32 otherwise (so traits of an integer-typed request are float32).
+torch::TensorOptions float_options(const torch::TensorOptions& options);
+
 class DeviceModel {
  public:
   static constexpr const char* kInterface = "device";

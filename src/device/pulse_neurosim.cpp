@@ -13,17 +13,11 @@
 // keep float32 precision:
 //     G(P) = G_min + (G_max - G_min) expm1(-P/A) / expm1(-Pmax/A)
 //     P(G) = -A log1p(u expm1(-Pmax/A)),   u = (G - G_min) / (G_max - G_min).
+#include "device/device_model.hpp"
 #include "device/pulse_device.hpp"
 
 namespace cimkit {
 namespace {
-
-torch::TensorOptions float_options(const torch::TensorOptions& o) {
-  const auto dtype = o.has_dtype() && at::isFloatingType(o.dtype().toScalarType())
-                         ? o.dtype().toScalarType()
-                         : torch::kFloat32;
-  return torch::TensorOptions().device(o.device()).dtype(dtype);
-}
 
 class NeurosimPulseDevice final : public PulseDevice {
  public:

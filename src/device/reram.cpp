@@ -30,14 +30,6 @@
 namespace cimkit {
 namespace {
 
-// Floating options on the requested device (traits of an integer-typed request are float32).
-torch::TensorOptions float_options(const torch::TensorOptions& o) {
-  const auto dtype = o.has_dtype() && at::isFloatingType(o.dtype().toScalarType())
-                         ? o.dtype().toScalarType()
-                         : torch::kFloat32;
-  return torch::TensorOptions().device(o.device()).dtype(dtype);
-}
-
 void check_trait(const torch::Tensor& trait, const char* name, const torch::Tensor& levels) {
   if (trait.defined() && trait.sizes() != levels.sizes()) {
     std::ostringstream m;
