@@ -203,6 +203,12 @@ void apply_override(ConfigNode& root, const std::string& assignment) {
     if (key.empty()) throw ConfigError(loc, path, "empty component in key path");
     walked += (walked.empty() ? "" : ".") + key;
     if (dot == std::string::npos) {
+      // Choosing another implementation or a preset starts the section afresh (as merge does):
+      // the old keys belong to what is being replaced.
+      const ConfigNode* old = node->find(key);
+      if ((key == "impl" || key == "preset") && !(old && old->is_scalar() && value.is_scalar() && old->value() == value.value())) {
+        *node = ConfigNode::map(loc);
+      }
       node->set(key, std::move(value));
       return;
     }

@@ -259,11 +259,11 @@ torch::Tensor CrossbarLayer::chunk_codes(const torch::Tensor& x_full, int64_t r0
 
 // Rows per chunk so that the working set stays under chunk_mb: the input chunk, its codes and
 // digits, the tile layout of the digits, the partial sums and noise of one tile, accumulators.
-int64_t CrossbarLayer::chunk_rows(int64_t n) const {
+int64_t CrossbarLayer::chunk_rows(int64_t n, bool sliced) const {
   const int64_t in = map_.in_features, out = map_.out_features;
   const int64_t T = map_.row_tiles, R = spec_.rows, S = il_.n_slices, gcols = wl_.n_groups * out;
-  int64_t per_row = shortcut_active() ? 4 * 6 * in + 16 * out  // codes, parts, one GEMM
-                                       : 4 * (3 * in + 2 * S * in + 2 * T * S * R + 3 * S * gcols) + 16 * out;
+  int64_t per_row = !sliced ? 4 * 6 * in + 16 * out  // codes, parts, one GEMM
+                            : 4 * (3 * in + 2 * S * in + 2 * T * S * R + 3 * S * gcols) + 16 * out;
   if (noise_std_.defined()) per_row += 4 * 2 * S * R * (gcols + map_.arrays_per_tile);
   return std::max<int64_t>(1, std::min<int64_t>(n, spec_.chunk_bytes / per_row));
 }
@@ -323,7 +323,7 @@ void CrossbarLayer::calibrate(const torch::Tensor& x_in, std::optional<double> i
   const torch::Tensor x = x_in.dim() == 1 ? x_in.unsqueeze(0) : x_in;
   const double scale = plan_inputs(x, input_scale);
   refresh_read_state();
-  const int64_t n = x.size(0), chunk = chunk_rows(n);
+  const int64_t n = x.size(0), chunk = chunk_rows(n, true);
   at::Generator gen = make_generator(derive_seed(opt_.seed, "read", opt_.layer_id, read_count_++), device_);
   torch::Tensor partial = torch::empty({il_.n_slices * chunk, wl_.n_groups * map_.out_features},
                                        torch::TensorOptions().dtype(torch::kFloat32).device(device_));
@@ -424,7 +424,7 @@ MvmResult CrossbarLayer::forward(const torch::Tensor& x_in, std::optional<double
   refresh_read_state();
   const int64_t n = x.size(0), out = map_.out_features;
   const bool shortcut = shortcut_active();
-  const int64_t chunk = chunk_rows(n);
+  const int64_t chunk = chunk_rows(n, !shortcut);
   const auto f64 = torch::TensorOptions().dtype(torch::kFloat64).device(device_);
   MvmResult r;
   r.y_int = torch::zeros({n, out}, f64);

@@ -10,9 +10,11 @@
 //   integer     ideal cells and a linear DAC: partial sums are small-integer GEMMs, exact in
 //               float32 (chip.cpp checks rows (2^dac-1)(2^cell-1) < 2^24).
 //   conductance cell conductances from the device model (D2D, C2C, faults, drift, temperature,
-//               read noise). The HRS baseline is removed digitally (G - G_off) or by a
-//               reference column of HRS cells per array (G - G_ref of the same row); both are
-//               folded into one effective matrix, so a read is still one GEMM per row tile.
+//               read noise). The HRS current is cancelled before the ADC (G - G_off), removed
+//               by a reference column of HRS cells per array (G - G_ref of the same row, before
+//               the ADC), or converted with the signal and subtracted digitally after the ADC
+//               (`digital`); each is folded into one effective matrix, so a read is still one
+//               GEMM per row tile.
 // With ideal cells and a lossless ADC both paths equal the integer product x_q . w_q exactly;
 // the engine detects that case and takes one GEMM (`lossless_shortcut`), with identical output.
 // Inputs are processed in chunks of rows so the working memory stays under chunk_mb. Tensors
@@ -90,7 +92,7 @@ class CrossbarLayer {
   enum class Mode { Convert, Calibrate };
   double plan_inputs(const torch::Tensor& x, std::optional<double> input_scale) const;
   torch::Tensor chunk_codes(const torch::Tensor& x, int64_t r0, int64_t nc, double scale) const;
-  int64_t chunk_rows(int64_t n) const;
+  int64_t chunk_rows(int64_t n, bool sliced) const;
   struct Calibration {  // bounded statistic of |partial sums|
     double quantile;
     int64_t stride;

@@ -136,6 +136,16 @@ TEST(Config, ChangingImplOrPresetReplacesTheSection) {
   EXPECT_EQ(find_path(same, "adc.bits")->value(), "6");
 }
 
+TEST(Config, SettingImplOrPresetStartsTheSectionAfresh) {
+  ConfigNode root = load_yaml_string("chip:\n  adc: {impl: linear, bits: 8}\n", "a.yaml");
+  apply_override(root, "chip.adc.impl=linear");  // same impl: keys stay
+  EXPECT_EQ(find_path(root, "chip.adc.bits")->value(), "8");
+  apply_override(root, "chip.adc.impl=ideal");
+  EXPECT_EQ(to_yaml(*find_path(root, "chip.adc")), "impl: ideal\n");
+  apply_override(root, "chip.adc.preset=fast");
+  EXPECT_EQ(to_yaml(*find_path(root, "chip.adc")), "preset: fast\n");
+}
+
 TEST(Text, DoublesReadBackAsYamlFloats) {
   EXPECT_EQ(format_double(100.0), "100");
   EXPECT_EQ(format_double(0.15), "0.15");
