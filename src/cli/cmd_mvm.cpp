@@ -1,5 +1,7 @@
 // `cimkit mvm`: one matrix-vector product on the chip, tensors in and out in PyTorch's format.
 #include <filesystem>
+#include <functional>
+#include <memory>
 #include <iostream>
 
 #include "cli/commands.hpp"
@@ -33,15 +35,26 @@ int run_mvm(const MvmArgs& a) {
   opt.integer_codes = a.integer;
   opt.seed = rc.seed;
   opt.operating = rc.operating;
-  CrossbarLayer layer(rc.chip, w, opt);
+  // Errors about a tensor's values or shape name the file it came from.
+  auto blame = [](const std::string& file, const std::function<void()>& f) {
+    try {
+      f();
+    } catch (const ShapeError& e) {
+      throw DataError(file, e.what());
+    }
+  };
+  std::unique_ptr<CrossbarLayer> layer_ptr;
+  blame(a.weights, [&] { layer_ptr = std::make_unique<CrossbarLayer>(rc.chip, w, opt); });
+  CrossbarLayer& layer = *layer_ptr;
   std::optional<double> scale;
   if (a.input_scale > 0) scale = a.input_scale;
   if (rc.chip->adc().needs_calibration()) {
     if (a.calibration.empty()) throw Error("chip.adc.range is 'calibrated': pass --calibrate FILE.pt with a calibration batch");
     torch::Tensor cx = load_tensor_file(a.calibration);
-    layer.calibrate(a.integer ? cx : cx.to(torch::kFloat32), scale);
+    blame(a.calibration, [&] { layer.calibrate(a.integer ? cx : cx.to(torch::kFloat32), scale); });
   }
-  const MvmResult r = layer.forward(x, scale);
+  MvmResult r;
+  blame(a.inputs, [&] { r = layer.forward(x, scale); });
   save_tensor_file(a.out, a.integer ? r.y_int : r.y);
 
   const ActionCounts& c = r.counts;

@@ -130,7 +130,7 @@ TEST(Mvm, BadInputsGiveClearMessages) {
   EXPECT_EQ(r.output, "cimkit: error: " + kData + "/w_3d.pt: weights must be a 2-D tensor [out, in], got shape [3, 4, 5]\n");
   r = run_cimkit("mvm --weights " + kData + "/w_codes.pt --inputs " + kData + "/w_codes.pt --out " + dir + "/y.pt --integer");
   EXPECT_EQ(r.code, 2);
-  EXPECT_EQ(r.output, "cimkit: error: inputs (unsigned 8-bit codes): 1521 value(s) are not integer codes in [0, 255] (first: -73.000000)\n");
+  EXPECT_EQ(r.output, "cimkit: error: " + kData + "/w_codes.pt: inputs (unsigned 8-bit codes): 1521 value(s) are not integer codes in [0, 255] (first: -73.000000)\n");
   r = run_cimkit("mvm --weights " + kData + "/w_codes.pt --inputs " + kData + "/x_codes.pt --out " + dir + "/y.pt --set chip.adc.bitz=4");
   EXPECT_EQ(r.code, 2);
   EXPECT_NE(r.output.find("--set: chip.adc.bitz: unknown key 'bitz' (did you mean 'bits'?)"), std::string::npos) << r.output;
