@@ -13,10 +13,10 @@
 
 #include "circuit/adc.hpp"
 #include "cli/commands.hpp"
-#include "cli/idx.hpp"
 #include "cli/run_config.hpp"
 #include "core/rng.hpp"
 #include "crossbar/engine.hpp"
+#include "data/dataset.hpp"
 
 namespace cimkit::cli {
 namespace {
@@ -46,11 +46,13 @@ int run_demo(const DemoArgs& a) {
   const int threads = set_threads(rc.threads);
   std::ostringstream out;
 
-  const std::string images = "/usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz";
+  const std::string images = data::default_data_dir("fashion_mnist");
   torch::Tensor x;
   std::string data_note;
   if (std::filesystem::exists(images)) {
-    x = read_idx_images(images, a.images);
+    const data::Dataset test = data::load_mnist_like(images, false, "fashion_mnist");
+    const int64_t n = std::min(a.images, test.size());
+    x = test.images.slice(0, 0, n).reshape({n, 784}).to(torch::kFloat32) / 255.0f;  // [n, 784] in [0, 1]
     data_note = std::to_string(x.size(0)) + " Fashion-MNIST test images";
   } else {
     auto g = make_generator(derive_seed(rc.seed, "demo_inputs"));

@@ -1,0 +1,118 @@
+#include "nn/quantizer.hpp"
+
+#include <fmt/format.h>
+
+#include "core/error.hpp"
+
+namespace cimkit::nn {
+namespace {
+
+const char* mode_name(QuantMode m) {
+  switch (m) {
+    case QuantMode::none: return "none";
+    case QuantMode::minmax: return "minmax";
+    case QuantMode::lsq: return "lsq";
+    case QuantMode::lsqplus: return "lsqplus";
+  }
+  return "?";
+}
+
+}  // namespace
+
+QuantizerImpl::QuantizerImpl(QuantizerOptions options_) : options(std::move(options_)) {
+  reset();
+}
+
+void QuantizerImpl::reset() {
+  range_ = lsq_range(options.bits(), options.is_signed(), "quantizer.bits");
+  if (options.channels() < 0) {
+    throw Error(fmt::format("quantizer.channels = {}; allowed: 0 (per tensor) or > 0 (per output "
+                            "channel of a weight)", options.channels()));
+  }
+  if (options.channels() > 0 && options.role() != QuantRole::weight) {
+    throw Error("quantizer.channels > 0 is only allowed for role = weight (per-channel steps run "
+                "over dim 0, the output channels of a weight)");
+  }
+  step = offset = torch::Tensor();
+  const bool learned = options.mode() == QuantMode::lsq || options.mode() == QuantMode::lsqplus;
+  if (learned) {
+    const int64_t n = options.channels() > 0 ? options.channels() : 1;
+    step = register_parameter("step", torch::ones({n}));
+    if (options.mode() == QuantMode::lsqplus && options.role() == QuantRole::activation) {
+      offset = register_parameter("offset", torch::zeros({1}));
+    }
+  }
+  initialized_ = register_buffer("initialized", torch::tensor(false));
+  n_elements_ = 0;
+}
+
+void QuantizerImpl::set_bits(int bits) {
+  range_ = lsq_range(bits, options.is_signed(), "quantizer.bits");  // throws before changing
+  options.bits(bits);
+}
+
+double QuantizerImpl::grad_scale() const {
+  return n_elements_ > 0 ? lsq_grad_scale(n_elements_, range_.q_p) : 1.0;
+}
+
+int64_t QuantizerImpl::per_step_elements(const torch::Tensor& x) const {
+  if (options.role() == QuantRole::activation) {
+    return x.dim() >= 2 ? x.numel() / x.size(0) : x.numel();
+  }
+  return options.channels() > 0 ? x.numel() / options.channels() : x.numel();
+}
+
+void QuantizerImpl::init_from(const torch::Tensor& x) {
+  if (!step.defined()) {
+    initialized_.fill_(true);  // nothing learned to initialise
+    return;
+  }
+  const int64_t dim = options.channels() > 0 ? 0 : -1;
+  if (dim == 0 && (x.dim() == 0 || x.size(0) != options.channels())) {
+    throw ShapeError(fmt::format("Quantizer: per-channel weight must have size {} in dim 0 "
+                                 "(quantizer.channels); got shape [{}]",
+                                 options.channels(), fmt::join(x.sizes(), "x")));
+  }
+  torch::NoGradGuard no_grad;
+  // copy_ keeps the registered tensors (and their data_ptr) alive: optimizers stay valid.
+  if (options.mode() == QuantMode::lsq) {
+    step.copy_(lsq_init_step(x, range_.q_p, dim));
+  } else if (options.role() == QuantRole::weight) {
+    step.copy_(lsqplus_init_weight_step(x, options.bits(), dim));
+  } else {
+    auto [s, beta] = lsqplus_init_minmax(x, range_.q_n, range_.q_p);
+    step.copy_(s);
+    offset.copy_(beta);
+  }
+  initialized_.fill_(true);
+}
+
+void QuantizerImpl::request_init() { initialized_.fill_(false); }
+
+torch::Tensor QuantizerImpl::forward(const torch::Tensor& x) {
+  switch (options.mode()) {
+    case QuantMode::none:
+      return x;
+    case QuantMode::minmax:
+      return fake_quant_minmax(x, options.bits(), options.is_signed(),
+                               options.channels() > 0 ? 0 : -1);
+    case QuantMode::lsq:
+    case QuantMode::lsqplus:
+      break;
+  }
+  if (options.lazy_init() && !initialized()) init_from(x);
+  n_elements_ = per_step_elements(x);
+  const double g = grad_scale();
+  // Per-tensor step is stored as [1]; per-channel as [C], which lsq_quantize broadcasts over dim 0.
+  if (offset.defined()) return lsqplus_quantize(x, step, offset, range_.q_n, range_.q_p, g);
+  return lsq_quantize(x, step, range_.q_n, range_.q_p, g);
+}
+
+void QuantizerImpl::pretty_print(std::ostream& stream) const {
+  stream << "cimkit::nn::Quantizer(mode=" << mode_name(options.mode()) << ", bits=" << options.bits()
+         << ", signed=" << (options.is_signed() ? "true" : "false")
+         << ", channels=" << options.channels()
+         << ", role=" << (options.role() == QuantRole::weight ? "weight" : "activation") << ")";
+}
+
+}  // namespace cimkit::nn
