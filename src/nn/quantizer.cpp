@@ -23,8 +23,14 @@ QuantizerImpl::QuantizerImpl(QuantizerOptions options_) : options(std::move(opti
   reset();
 }
 
+QuantRange QuantizerImpl::range_for(int bits) const {
+  QuantRange r = lsq_range(bits, options.is_signed(), "quantizer.bits");
+  if (options.is_signed() && options.symmetric()) r.q_n = r.q_p;
+  return r;
+}
+
 void QuantizerImpl::reset() {
-  range_ = lsq_range(options.bits(), options.is_signed(), "quantizer.bits");
+  range_ = range_for(options.bits());
   if (options.channels() < 0) {
     throw Error(fmt::format("quantizer.channels = {}; allowed: 0 (per tensor) or > 0 (per output "
                             "channel of a weight)", options.channels()));
@@ -47,7 +53,7 @@ void QuantizerImpl::reset() {
 }
 
 void QuantizerImpl::set_bits(int bits) {
-  range_ = lsq_range(bits, options.is_signed(), "quantizer.bits");  // throws before changing
+  range_ = range_for(bits);  // throws before changing
   options.bits(bits);
 }
 

@@ -34,6 +34,9 @@ struct QuantizerOptions {
   TORCH_ARG(int, bits);
   // Signed codes [−2^(b−1), 2^(b−1) − 1] (minmax: symmetric ±(2^(b−1) − 1)); else [0, 2^b − 1].
   TORCH_ARG(bool, is_signed) = true;
+  // Signed only: drop the code −2^(b−1), so codes are ±(2^(b−1) − 1) (q_n = q_p). Analog weights
+  // need this: the chip's differential pairs store magnitudes of at most 2^(b−1) − 1.
+  TORCH_ARG(bool, symmetric) = false;
   // Weights [C, ...] with one step per output channel (dim 0) when > 0; 0 = one step per tensor.
   TORCH_ARG(int64_t, channels) = 0;
   // Weight: N = elements per step; activation: N = features per sample (x.numel()/x.size(0)).
@@ -75,6 +78,7 @@ class QuantizerImpl : public torch::nn::Cloneable<QuantizerImpl> {
 
  private:
   int64_t per_step_elements(const torch::Tensor& x) const;
+  QuantRange range_for(int bits) const;
   QuantRange range_;
   int64_t n_elements_ = 0;  // N of the last forward
 };

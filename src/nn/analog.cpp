@@ -1,0 +1,491 @@
+#include "nn/analog.hpp"
+
+#include <fmt/format.h>
+
+#include <cmath>
+
+#include "core/error.hpp"
+#include "core/rng.hpp"
+#include "core/text.hpp"
+
+namespace cimkit::nn {
+namespace F = torch::nn::functional;
+
+// ---- names and precision ---------------------------------------------------------------------
+
+LayerMode parse_layer_mode(const std::string& name, const std::string& key) {
+  if (name == "float") return LayerMode::Float;
+  if (name == "quantised" || name == "quantized" || name == "qat") return LayerMode::Quantised;
+  if (name == "analog") return LayerMode::Analog;
+  const std::vector<std::string> allowed = {"float", "quantised", "analog"};
+  throw Error(fmt::format("{} = '{}' is not a layer mode; allowed: float, quantised (or quantized, "
+                          "qat), analog{}",
+                          key, name, did_you_mean(name, allowed)));
+}
+
+std::string to_string(LayerMode mode) {
+  switch (mode) {
+    case LayerMode::Float: return "float";
+    case LayerMode::Quantised: return "quantised";
+    case LayerMode::Analog: return "analog";
+  }
+  return "?";
+}
+
+void Precision::check(const std::string& key) const {
+  auto bad = [&](const char* what, int v, const char* allowed) {
+    throw Error(fmt::format("{}.{} = {}; allowed: {}", key, what, v, allowed));
+  };
+  if (weight_bits < 2 || weight_bits > 16) bad("weight_bits", weight_bits, "2..16 (signed, sign included)");
+  if (act_bits < 1 || act_bits > 16) bad("act_bits", act_bits, "1..16");
+  if (adc_bits < 1 || adc_bits > 16) bad("adc_bits", adc_bits, "1..16");
+}
+
+std::string Precision::str() const { return fmt::format("w{}a{}adc{}", weight_bits, act_bits, adc_bits); }
+
+// ---- context ---------------------------------------------------------------------------------
+
+AnalogContext::AnalogContext(std::shared_ptr<const Chip> chip, uint64_t seed)
+    : chip_(std::move(chip)), seed_(seed) {
+  if (!chip_) throw Error("AnalogContext needs a chip");
+}
+
+std::shared_ptr<const Chip> AnalogContext::chip_for(const Precision& p, bool signed_input) const {
+  p.check();
+  std::lock_guard<std::mutex> lock(mu_);
+  const auto key = std::make_tuple(p.weight_bits, p.act_bits, p.adc_bits, signed_input);
+  if (auto it = cache_.find(key); it != cache_.end()) return it->second;
+  ConfigNode node = chip_->resolved();
+  const SourceLoc loc{"<layer precision>", 0};
+  ConfigNode* xbar = node.find("crossbar");
+  xbar->set("weight_bits", ConfigNode::scalar(std::to_string(p.weight_bits), loc));
+  xbar->set("input_bits", ConfigNode::scalar(std::to_string(p.act_bits), loc));
+  xbar->set("input_encoding", ConfigNode::scalar(signed_input ? "offset" : "unsigned", loc));
+  // An ideal ADC has no resolution to set; a real one takes the layer's ADC bits.
+  ConfigNode* adc = node.find("adc");
+  if (adc && adc->has("bits")) adc->set("bits", ConfigNode::scalar(std::to_string(p.adc_bits), loc));
+  auto chip = Chip::from_config(node, "chip");
+  cache_.emplace(key, chip);
+  return chip;
+}
+
+void AnalogContext::set_device_seed(uint64_t s) {
+  device_seed_ = s;
+  ++generation_;
+}
+
+void AnalogContext::set_operating(const OperatingConditions& op) {
+  operating_ = op;
+  ++generation_;
+}
+
+// ---- AnalogLayer -----------------------------------------------------------------------------
+
+void AnalogLayer::set_precision(const Precision& p) {
+  p.check();
+  precision_ = p;
+  apply_precision();
+}
+
+void AnalogLayer::apply_precision() {
+  weight_quantizer()->set_bits(precision_.weight_bits);
+  input_quantizer()->set_bits(precision_.act_bits);
+}
+
+void AnalogLayer::set_context(std::shared_ptr<AnalogContext> ctx) {
+  ctx_ = std::move(ctx);
+  engine_.reset();
+}
+
+void AnalogLayer::set_time_since_program(double seconds) {
+  time_since_program_s_ = seconds;
+  if (engine_) engine_->set_time_since_program(seconds);
+}
+
+void AnalogLayer::set_temperature(double kelvin) {
+  temperature_k_ = kelvin;
+  temperature_per_array_ = torch::Tensor();
+  if (engine_) engine_->set_temperature(kelvin);
+}
+
+void AnalogLayer::set_temperature(const torch::Tensor& per_array_k) {
+  temperature_per_array_ = per_array_k;
+  temperature_k_.reset();
+  if (engine_) engine_->set_temperature(per_array_k);
+}
+
+std::pair<torch::Tensor, torch::Tensor> AnalogLayer::weight_codes() {
+  torch::NoGradGuard no_grad;
+  const torch::Tensor w = weight_matrix().detach();
+  Quantizer& q = weight_quantizer();
+  const QuantRange r = q->range();  // symmetric: q_n = q_p
+  torch::Tensor scale;              // [out] or [1]
+  if (q->step.defined()) {          // learned step (lsq / lsqplus weights)
+    if (!q->initialized()) q->init_from(q->options.channels() > 0 ? weight_matrix().detach() : w);
+    scale = q->step.detach().to(torch::kFloat64).reshape({-1});
+  } else {  // min-max (also the chip's own quantisation when the layer has none)
+    scale = minmax_scale(w.to(torch::kFloat64), precision_.weight_bits, true,
+                         q->options.channels() > 0 ? 0 : -1).reshape({-1});
+  }
+  if (scale.numel() == 1) scale = scale.expand({w.size(0)}).contiguous();
+  torch::Tensor codes = torch::round(w.to(torch::kFloat64) / scale.unsqueeze(1)).clamp(-r.q_p, r.q_p);
+  return {codes, scale};
+}
+
+AnalogLayer::InputCodes AnalogLayer::input_codes(const torch::Tensor& x_rows) {
+  torch::NoGradGuard no_grad;
+  Quantizer& q = input_quantizer();
+  const QuantRange r = q->range();
+  InputCodes ic;
+  const torch::Tensor x = x_rows.detach();
+  if (q->step.defined()) {
+    if (!q->initialized()) q->init_from(x);
+    ic.scale = q->step.item<double>();
+    if (q->offset.defined()) ic.offset = q->offset.item<double>();
+    ic.codes = torch::round(((x - ic.offset) / ic.scale).clamp(-r.q_n, r.q_p));
+  } else {
+    const double lo = signed_input() ? -(std::ldexp(1.0, precision_.act_bits - 1) - 1) : 0.0;
+    const double hi = signed_input() ? std::ldexp(1.0, precision_.act_bits - 1) - 1
+                                     : std::ldexp(1.0, precision_.act_bits) - 1;
+    ic.scale = minmax_scale(x, precision_.act_bits, signed_input()).item<double>();
+    ic.codes = torch::round((x / ic.scale).clamp(lo, hi));
+  }
+  return ic;
+}
+
+bool AnalogLayer::engine_stale() const {
+  if (!engine_) return true;
+  const Programmed& p = programmed_;
+  if (p.precision != precision_ || p.generation != ctx_->generation()) return true;
+  auto* self = const_cast<AnalogLayer*>(this);
+  if (p.weight_version != static_cast<uint32_t>(self->weight_matrix()._version())) return true;
+  const torch::Tensor& step = self->weight_quantizer()->step;
+  if (step.defined() && p.step_version != static_cast<uint32_t>(step._version())) return true;
+  return false;
+}
+
+void AnalogLayer::program() {
+  if (!ctx_) {
+    throw Error("analog layer has no chip: call Network::set_context (or AnalogLayer::set_context) "
+                "before analog mode");
+  }
+  auto [codes, scale] = weight_codes();
+  CrossbarLayer::Options o;
+  o.integer_codes = true;
+  o.seed = derive_seed(ctx_->seed(), "device_instance", ctx_->device_seed());
+  o.layer_id = layer_id_;
+  o.operating = ctx_->operating();
+  if (time_since_program_s_) o.operating.time_since_program_s = *time_since_program_s_;
+  if (temperature_k_) o.operating.temperature_k = *temperature_k_;
+  engine_ = std::make_shared<CrossbarLayer>(ctx_->chip_for(precision_, signed_input()), codes, o);
+  if (temperature_per_array_.defined()) engine_->set_temperature(temperature_per_array_);
+  programmed_.precision = precision_;
+  programmed_.generation = ctx_->generation();
+  programmed_.weight_version = static_cast<uint32_t>(weight_matrix()._version());
+  const torch::Tensor& step = weight_quantizer()->step;
+  programmed_.step_version = step.defined() ? static_cast<uint32_t>(step._version()) : 0;
+  programmed_.codes = codes;
+  programmed_.scale = scale;
+  calibrated_ = false;
+}
+
+CrossbarLayer& AnalogLayer::engine() {
+  if (engine_stale()) program();
+  return *engine_;
+}
+
+torch::Tensor AnalogLayer::analog_read(const torch::Tensor& x_rows) {
+  torch::NoGradGuard no_grad;
+  CrossbarLayer& eng = engine();
+  const InputCodes ic = input_codes(x_rows);
+  if (!calibrated_) {
+    eng.calibrate(ic.codes);  // no-op unless the chip's ADC has a calibrated range
+    calibrated_ = true;
+  }
+  MvmResult r = eng.forward(ic.codes);
+  counts_.add(r.counts);
+  const torch::Tensor& s_w = programmed_.scale;  // [out] float64
+  torch::Tensor y = r.y_int * (s_w * ic.scale).unsqueeze(0);
+  if (ic.offset != 0.0) y = y + ic.offset * (programmed_.codes * s_w.unsqueeze(1)).sum(1).unsqueeze(0);
+  return y.to(x_rows.scalar_type());
+}
+
+// Paper 003 eq. 2–3 on every row tile of `rows` inputs, differentiable through the quantisers'
+// straight-through estimators and the ADC's straight-through floor.
+torch::Tensor AnalogLayer::analog_surrogate(const torch::Tensor& x_rows) {
+  if (!ctx_) throw Error("analog layer has no chip: call Network::set_context before analog mode");
+  Quantizer& wq = weight_quantizer();
+  Quantizer& xq = input_quantizer();
+  const torch::Tensor w = weight_matrix();
+  torch::Tensor w_hat = wq->forward(w);  // code · s_w
+  torch::Tensor x_hat = xq->forward(x_rows);
+  // Scales (differentiable for learned steps) that turn fake-quantised values into codes.
+  torch::Tensor s_w, s_x, beta;
+  if (wq->step.defined()) {
+    s_w = wq->step.reshape({-1, 1});
+  } else {
+    s_w = minmax_scale(w.detach(), precision_.weight_bits, true, wq->options.channels() > 0 ? 0 : -1).reshape({-1, 1});
+  }
+  if (xq->step.defined()) {
+    s_x = xq->step.reshape({1});
+    if (xq->offset.defined()) beta = xq->offset;
+  } else {
+    s_x = minmax_scale(x_rows.detach(), precision_.act_bits, signed_input()).reshape({1});
+  }
+  torch::Tensor w_code = w_hat / s_w;                                   // [out, in]
+  torch::Tensor x_code = (beta.defined() ? x_hat - beta : x_hat) / s_x;  // [n, in]
+  const AnalogTraining& tr = ctx_->training;
+  const double wmax = std::ldexp(1.0, precision_.weight_bits - 1) - 1;
+  if (tr.weight_noise > 0) {
+    w_code = w_code + torch::randn_like(w_code) * (tr.weight_noise * wmax);
+  }
+  const CrossbarSpec& spec = ctx_->base_chip()->spec();
+  const int64_t M = spec.rows, in = w.size(1), out = w.size(0), n = x_rows.size(0);
+  const int64_t T = (in + M - 1) / M;
+  const int64_t pad = T * M - in;
+  torch::Tensor xp = pad ? F::pad(x_code, F::PadFuncOptions({0, pad})) : x_code;
+  torch::Tensor wp = pad ? F::pad(w_code, F::PadFuncOptions({0, pad})) : w_code;
+  // Partial sums per row tile: [T, n, out].
+  torch::Tensor partial = torch::bmm(xp.reshape({n, T, M}).transpose(0, 1),
+                                     wp.reshape({out, T, M}).permute({1, 2, 0}));
+  const bool has_adc = ctx_->base_chip()->adc().bits() > 0;
+  double step = 0;
+  if (tr.adc_in_loop && has_adc) {
+    const double x_top = signed_input() ? std::ldexp(1.0, precision_.act_bits - 1)
+                                        : std::ldexp(1.0, precision_.act_bits) - 1;
+    step = 2.0 * static_cast<double>(M) * x_top * wmax / (std::ldexp(1.0, precision_.adc_bits) * adc_clip_k());
+  }
+  if (tr.output_noise > 0) {
+    const double sigma = tr.output_noise * (step > 0 ? step : 1.0);
+    partial = partial + torch::randn_like(partial) * sigma;
+  }
+  if (step > 0) {
+    const double n_a = -std::ldexp(1.0, precision_.adc_bits - 1), p_a = std::ldexp(1.0, precision_.adc_bits - 1) - 1;
+    partial = ste_floor(torch::clamp(partial / step, n_a, p_a)) * step;
+  }
+  torch::Tensor y = partial.sum(0) * (s_x * s_w.reshape({1, -1}));
+  if (beta.defined()) y = y + beta * w_hat.sum(1).reshape({1, -1});
+  return y;
+}
+
+double AnalogLayer::adc_clip_k() const {
+  const ConfigNode chip = ctx_->base_chip()->resolved();
+  const ConfigNode* adc = chip.find("adc");
+  if (adc && adc->has("range") && adc->find("range")->value() == "clipped" && adc->has("clip_k")) {
+    return std::stod(adc->find("clip_k")->value());
+  }
+  return 1.0;
+}
+
+torch::Tensor AnalogLayer::matmul_rows(const torch::Tensor& x_rows) {
+  switch (mode_) {
+    case LayerMode::Float:
+      return torch::matmul(x_rows, weight_matrix().t());
+    case LayerMode::Quantised:
+      return torch::matmul(input_quantizer()->forward(x_rows), weight_quantizer()->forward(weight_matrix()).t());
+    case LayerMode::Analog:
+      break;
+  }
+  auto* module = dynamic_cast<torch::nn::Module*>(this);
+  const bool training = module && module->is_training() && torch::GradMode::is_enabled();
+  return training ? analog_surrogate(x_rows) : analog_read(x_rows);
+}
+
+namespace {
+
+// Kaiming-uniform weights and uniform bias, as torch::nn::Linear / Conv2d initialise them.
+void init_like_torch(torch::Tensor& weight, torch::Tensor& bias, int64_t fan_in) {
+  torch::NoGradGuard no_grad;
+  torch::nn::init::kaiming_uniform_(weight, std::sqrt(5.0));
+  if (bias.defined()) {
+    const double bound = 1.0 / std::sqrt(static_cast<double>(fan_in));
+    torch::nn::init::uniform_(bias, -bound, bound);
+  }
+}
+
+Quantizer make_quantizer(QuantMode mode, int bits, bool is_signed, bool symmetric, int64_t channels,
+                         QuantRole role) {
+  QuantizerOptions o(mode, bits);
+  o.is_signed(is_signed).symmetric(symmetric).channels(channels).role(role);
+  return Quantizer(o);
+}
+
+}  // namespace
+
+// ---- AnalogLinear ----------------------------------------------------------------------------
+
+AnalogLinearImpl::AnalogLinearImpl(AnalogLinearOptions options_) : options(std::move(options_)) {
+  reset();
+}
+
+void AnalogLinearImpl::reset() {
+  if (options.in_features() < 1 || options.out_features() < 1) {
+    throw ShapeError(fmt::format("AnalogLinear: in_features = {} and out_features = {} must be >= 1",
+                                 options.in_features(), options.out_features()));
+  }
+  options.precision().check("precision");
+  precision_ = options.precision();
+  weight = register_parameter("weight", torch::empty({options.out_features(), options.in_features()}));
+  bias = options.bias() ? register_parameter("bias", torch::empty({options.out_features()})) : torch::Tensor();
+  wq = register_module("wq", make_quantizer(options.quant(), precision_.weight_bits, true, true,
+                                            options.per_channel() ? options.out_features() : 0,
+                                            QuantRole::weight));
+  xq = register_module("xq", make_quantizer(options.quant(), precision_.act_bits, options.signed_input(),
+                                            false, 0, QuantRole::activation));
+  reset_parameters();
+  engine_.reset();
+}
+
+void AnalogLinearImpl::reset_parameters() { init_like_torch(weight, bias, options.in_features()); }
+
+torch::Tensor AnalogLinearImpl::forward(const torch::Tensor& x) {
+  const bool vec = x.dim() == 1;
+  if ((x.dim() != 1 && x.dim() != 2) || x.size(-1) != options.in_features()) {
+    throw ShapeError(fmt::format("AnalogLinear: input must be [n, {}] (or [{}]), got [{}]",
+                                 options.in_features(), options.in_features(), fmt::join(x.sizes(), ", ")));
+  }
+  const torch::Tensor rows = vec ? x.unsqueeze(0) : x;
+  torch::Tensor y = matmul_rows(rows);
+  if (bias.defined()) y = y + bias;
+  return vec ? y.squeeze(0) : y;
+}
+
+void AnalogLinearImpl::pretty_print(std::ostream& stream) const {
+  stream << "cimkit::nn::AnalogLinear(in_features=" << options.in_features()
+         << ", out_features=" << options.out_features() << ", bias=" << (options.bias() ? "true" : "false")
+         << ", mode=" << to_string(mode_) << ", precision=" << precision_.str() << ")";
+}
+
+// ---- AnalogConv2d ----------------------------------------------------------------------------
+
+AnalogConv2dImpl::AnalogConv2dImpl(AnalogConv2dOptions options_) : options(std::move(options_)) {
+  reset();
+}
+
+void AnalogConv2dImpl::reset() {
+  const auto& o = options;
+  if (o.in_channels() < 1 || o.out_channels() < 1 || o.kernel_size() < 1 || o.stride() < 1 || o.padding() < 0) {
+    throw ShapeError(fmt::format("AnalogConv2d: in_channels = {}, out_channels = {}, kernel_size = {} and "
+                                 "stride = {} must be >= 1, padding = {} >= 0",
+                                 o.in_channels(), o.out_channels(), o.kernel_size(), o.stride(), o.padding()));
+  }
+  o.precision().check("precision");
+  precision_ = o.precision();
+  weight = register_parameter("weight", torch::empty({o.out_channels(), o.in_channels(), o.kernel_size(), o.kernel_size()}));
+  bias = o.bias() ? register_parameter("bias", torch::empty({o.out_channels()})) : torch::Tensor();
+  wq = register_module("wq", make_quantizer(o.quant(), precision_.weight_bits, true, true,
+                                            o.per_channel() ? o.out_channels() : 0, QuantRole::weight));
+  xq = register_module("xq", make_quantizer(o.quant(), precision_.act_bits, o.signed_input(), false, 0,
+                                            QuantRole::activation));
+  reset_parameters();
+  engine_.reset();
+}
+
+void AnalogConv2dImpl::reset_parameters() {
+  init_like_torch(weight, bias, options.in_channels() * options.kernel_size() * options.kernel_size());
+}
+
+torch::Tensor AnalogConv2dImpl::forward(const torch::Tensor& x) {
+  const auto& o = options;
+  if (x.dim() != 4 || x.size(1) != o.in_channels()) {
+    throw ShapeError(fmt::format("AnalogConv2d: input must be [n, {}, H, W], got [{}]", o.in_channels(),
+                                 fmt::join(x.sizes(), ", ")));
+  }
+  const int64_t k = o.kernel_size();
+  const int64_t h_out = (x.size(2) + 2 * o.padding() - k) / o.stride() + 1;
+  const int64_t w_out = (x.size(3) + 2 * o.padding() - k) / o.stride() + 1;
+  if (h_out < 1 || w_out < 1) {
+    throw ShapeError(fmt::format("AnalogConv2d: a {}x{} input is smaller than the {}x{} kernel with padding {}",
+                                 x.size(2), x.size(3), k, k, o.padding()));
+  }
+  auto conv = [&](const torch::Tensor& in, const torch::Tensor& w) {
+    return F::conv2d(in, w, F::Conv2dFuncOptions().bias(bias).stride(o.stride()).padding(o.padding()));
+  };
+  switch (mode_) {
+    case LayerMode::Float:
+      return conv(x, weight);
+    case LayerMode::Quantised:
+      return conv(xq->forward(x), wq->forward(weight));
+    case LayerMode::Analog:
+      break;
+  }
+  // im2col: rows [n·L, C·k·k] in the order of weight.reshape({out, C·k·k}).
+  const int64_t n = x.size(0);
+  torch::Tensor cols = F::unfold(x, F::UnfoldFuncOptions({k, k}).padding(o.padding()).stride(o.stride()));
+  torch::Tensor rows = cols.transpose(1, 2).reshape({-1, cols.size(1)});
+  torch::Tensor y = matmul_rows(rows);  // [n·L, out]
+  y = y.reshape({n, h_out * w_out, o.out_channels()}).transpose(1, 2).reshape({n, o.out_channels(), h_out, w_out});
+  if (bias.defined()) y = y + bias.reshape({1, -1, 1, 1});
+  return y;
+}
+
+void AnalogConv2dImpl::pretty_print(std::ostream& stream) const {
+  const auto& o = options;
+  stream << "cimkit::nn::AnalogConv2d(" << o.in_channels() << ", " << o.out_channels()
+         << ", kernel_size=" << o.kernel_size() << ", stride=" << o.stride() << ", padding=" << o.padding()
+         << ", bias=" << (o.bias() ? "true" : "false") << ", mode=" << to_string(mode_)
+         << ", precision=" << precision_.str() << ")";
+}
+
+// ---- Network ---------------------------------------------------------------------------------
+
+std::vector<Network::NamedLayer> Network::analog_layers() {
+  std::vector<NamedLayer> out;
+  for (const auto& item : named_modules("", /*include_self=*/false)) {
+    if (auto* a = dynamic_cast<AnalogLayer*>(item.value().get())) out.push_back({item.key(), a});
+  }
+  return out;
+}
+
+void Network::set_mode(LayerMode m) {
+  for (auto& l : analog_layers()) l.layer->set_mode(m);
+}
+
+void Network::set_context(std::shared_ptr<AnalogContext> ctx) {
+  uint64_t id = 0;
+  for (auto& l : analog_layers()) {
+    l.layer->set_context(ctx);
+    l.layer->set_layer_id(id++);
+  }
+}
+
+void Network::set_precisions(const std::vector<Precision>& p) {
+  auto layers = analog_layers();
+  if (p.size() != layers.size()) {
+    throw Error(fmt::format("set_precisions: {} precisions given for a network of {} analog layers",
+                            p.size(), layers.size()));
+  }
+  for (size_t i = 0; i < p.size(); ++i) p[i].check(fmt::format("precision of layer {} ({})", i, layers[i].name));
+  for (size_t i = 0; i < p.size(); ++i) layers[i].layer->set_precision(p[i]);
+}
+
+std::vector<Precision> Network::precisions() {
+  std::vector<Precision> out;
+  for (auto& l : analog_layers()) out.push_back(l.layer->precision());
+  return out;
+}
+
+void Network::reset_counts() {
+  for (auto& l : analog_layers()) l.layer->reset_counts();
+}
+
+ActionCounts Network::total_counts() {
+  ActionCounts total;
+  std::vector<torch::Tensor> act, energy;
+  for (auto& l : analog_layers()) {
+    const ActionCounts& c = l.layer->counts();
+    total.n_inputs += c.n_inputs;
+    total.dac_conversions += c.dac_conversions;
+    total.array_activations += c.array_activations;
+    total.adc_conversions += c.adc_conversions;
+    total.shift_adds += c.shift_adds;
+    if (c.activations_per_array.defined()) act.push_back(c.activations_per_array);
+    if (c.read_energy_j_per_array.defined()) energy.push_back(c.read_energy_j_per_array);
+  }
+  // Arrays of the network in layer order (each layer's own arrays concatenated).
+  if (!act.empty()) total.activations_per_array = torch::cat(act);
+  if (!energy.empty()) total.read_energy_j_per_array = torch::cat(energy);
+  return total;
+}
+
+}  // namespace cimkit::nn

@@ -1,0 +1,295 @@
+// Analog layers: AnalogLinear and AnalogConv2d, in the LibTorch module style
+// (…Options / …Impl / TORCH_MODULE). Each holds float weights, a weight quantiser, an input
+// (activation) quantiser, and a per-layer precision {weight bits, activation bits, ADC bits}
+// that can be changed at run time (set_precision: no parameter is re-registered, so optimizers
+// and state dicts stay valid while a search flips bits thousands of times).
+//
+// Modes (set_mode, per layer or for a whole network through Network::set_mode):
+//   float      y = W·x + b.
+//   quantised  fake-quant QAT: y = Q_w(W)·Q_x(x) + b, straight-through gradients (quantizer.hpp).
+//   analog     evaluation (no grad, or eval()): the layer's integer weight codes are programmed
+//              onto the chip (CrossbarLayer with integer_codes) once, and every forward reads the
+//              chip: inputs -> codes -> DAC slices -> arrays -> ADC -> shift-add, bit-accurate,
+//              with drift and temperature applied at read time. Reprogrammed when the weights,
+//              quantiser steps, precision or device seed change, or on program().
+//              training (grad enabled and is_training()): a differentiable surrogate of the chip
+//              (paper 003 §3.1): per row tile of `rows` inputs, the partial sum of codes
+//              y_t = <x̄, w̄> goes through the ADC quantiser ȳ = Δ_a·⌊clip(y_t/Δ_a, n_a, p_a)⌋
+//              (eq. 2, straight-through floor) with Δ_a from eq. 3 (k = the chip ADC's clip
+//              factor, 1 for a full-scale ADC), plus optional Gaussian weight and output noise
+//              (AnalogTraining). The exact bit-sliced engine is not differentiable; the surrogate
+//              is what the ADC-in-the-loop literature trains with.
+//
+// Weights are quantised symmetrically (codes in ±(2^(b−1)−1)): the chip's differential pairs store
+// magnitudes, so LSQ's extra code −2^(b−1) does not exist on it (paper 003 assumes symmetric
+// weights too). Inputs use unsigned codes [0, 2^b−1] (post-ReLU layers) or, for layers whose
+// input is signed (signed_input, e.g. the first layer on normalised images), signed codes
+// [−2^(b−1), 2^(b−1)−1] carried by the chip's offset input encoding. An LSQ+ activation offset β
+// is folded digitally: y = s_x·s_w·(x̄·w̄) + β·Σ(s_w·w̄) + b.
+#pragma once
+#include <torch/torch.h>
+
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <tuple>
+#include <vector>
+
+#include "crossbar/chip.hpp"
+#include "crossbar/engine.hpp"
+#include "nn/quantizer.hpp"
+
+namespace cimkit::nn {
+
+enum class LayerMode { Float, Quantised, Analog };
+// "float", "quantised" (also "quantized", "qat"), "analog"; cimkit::Error listing the allowed names.
+LayerMode parse_layer_mode(const std::string& name, const std::string& key = "mode");
+std::string to_string(LayerMode mode);
+
+// Per-layer precision. weight_bits is the signed width (sign included, ≥ 2); act_bits the input
+// code width; adc_bits the ADC resolution. Ranges checked by check() (cimkit::Error naming `key`).
+struct Precision {
+  int weight_bits = 8;
+  int act_bits = 8;
+  int adc_bits = 8;
+  void check(const std::string& key = "precision") const;
+  bool operator==(const Precision& o) const {
+    return weight_bits == o.weight_bits && act_bits == o.act_bits && adc_bits == o.adc_bits;
+  }
+  bool operator!=(const Precision& o) const { return !(*this == o); }
+  std::string str() const;  // "w8a8adc8"
+};
+
+// Analog-mode training: the surrogate's ADC and noise injection (ignored at evaluation).
+struct AnalogTraining {
+  bool adc_in_loop = true;    // ADC quantiser on each row tile's partial sum (paper 003 eq. 2)
+  double weight_noise = 0.0;  // std of additive Gaussian noise on weight codes, × max code
+  double output_noise = 0.0;  // std of additive Gaussian noise on each partial sum, × ADC step
+};
+
+// Shared by the analog layers of one network: the chip, the run seed, the device seed
+// (Monte-Carlo over device instances), operating conditions and analog training settings.
+class AnalogContext {
+ public:
+  explicit AnalogContext(std::shared_ptr<const Chip> chip, uint64_t seed = 0);
+
+  const std::shared_ptr<const Chip>& base_chip() const { return chip_; }
+  // The base chip with crossbar.weight_bits/input_bits, adc.bits and (for signed inputs)
+  // crossbar.input_encoding = offset set from `p`; cached per (p, signed_input).
+  std::shared_ptr<const Chip> chip_for(const Precision& p, bool signed_input) const;
+
+  uint64_t seed() const { return seed_; }
+  // A new device instance: every layer reprograms with fresh D2D traits on its next analog read.
+  void set_device_seed(uint64_t s);
+  uint64_t device_seed() const { return device_seed_; }
+  // Incremented whenever something that invalidates programmed layers changes.
+  uint64_t generation() const { return generation_; }
+
+  void set_operating(const OperatingConditions& op);
+  const OperatingConditions& operating() const { return operating_; }
+
+  AnalogTraining training;
+
+ private:
+  std::shared_ptr<const Chip> chip_;
+  uint64_t seed_ = 0, device_seed_ = 0, generation_ = 1;
+  OperatingConditions operating_;
+  mutable std::mutex mu_;
+  mutable std::map<std::tuple<int, int, int, bool>, std::shared_ptr<const Chip>> cache_;
+};
+
+// What every analog layer offers, whatever its shape (networks walk their modules and
+// dynamic_cast to this).
+class AnalogLayer {
+ public:
+  virtual ~AnalogLayer() = default;
+
+  void set_mode(LayerMode m) { mode_ = m; }
+  LayerMode mode() const { return mode_; }
+  // Changes the precision in place (checked first; the quantisers keep their learned steps).
+  void set_precision(const Precision& p);
+  const Precision& precision() const { return precision_; }
+
+  void set_context(std::shared_ptr<AnalogContext> ctx);
+  const std::shared_ptr<AnalogContext>& context() const { return ctx_; }
+  // Stream id of this layer's device draws (unique per network; set by Network).
+  void set_layer_id(uint64_t id) { layer_id_ = id; }
+  uint64_t layer_id() const { return layer_id_; }
+
+  // The weight as a matrix [out, in·k·k] (what the arrays hold).
+  virtual torch::Tensor weight_matrix() const = 0;
+  virtual std::string kind() const = 0;  // "linear" or "conv2d"
+  // Whether the layer's input may be negative (then signed input codes are used).
+  virtual bool signed_input() const = 0;
+
+  // Programs (or reprograms, with fresh cycle-to-cycle draws) the weights onto the chip now.
+  void program();
+  // The crossbar engine holding this layer (programs it first if needed; needs a context).
+  CrossbarLayer& engine();
+  bool programmed() const { return engine_ != nullptr; }
+  // Arrays, row tiles, slices of this layer on the chip at its current precision.
+  const LayerMapping& mapping() { return engine().mapping(); }
+  // Read conditions applied to the programmed arrays (kept across reprogramming).
+  void set_time_since_program(double seconds);
+  void set_temperature(double kelvin);
+  void set_temperature(const torch::Tensor& per_array_k);  // [mapping().n_arrays]
+
+  // Action counts accumulated by analog-mode reads since the last reset.
+  const ActionCounts& counts() const { return counts_; }
+  void reset_counts() { counts_ = ActionCounts{}; }
+
+  // Weight quantiser and input quantiser.
+  virtual Quantizer& weight_quantizer() = 0;
+  virtual Quantizer& input_quantizer() = 0;
+
+ protected:
+  // y_matrix [n, out] from rows x_rows [n, in·k·k] in the current mode (no bias).
+  torch::Tensor matmul_rows(const torch::Tensor& x_rows);
+  // Integer codes and scales of the weight for the chip: codes [out, in] float (integers),
+  // scale [out] float64.
+  std::pair<torch::Tensor, torch::Tensor> weight_codes();
+  // Input codes (integer-valued float tensor), scale and offset β for rows x [n, in].
+  struct InputCodes {
+    torch::Tensor codes;
+    double scale = 1.0;
+    double offset = 0.0;
+  };
+  InputCodes input_codes(const torch::Tensor& x_rows);
+  torch::Tensor analog_read(const torch::Tensor& x_rows);       // exact engine, no grad
+  torch::Tensor analog_surrogate(const torch::Tensor& x_rows);  // differentiable, training
+  // The weight quantiser's symmetric settings follow precision_ (called by set_precision).
+  void apply_precision();
+  bool engine_stale() const;
+  // k of paper 003 eq. 3: the chip ADC's clip factor when its range is `clipped`, else 1.
+  double adc_clip_k() const;
+
+  LayerMode mode_ = LayerMode::Float;
+  Precision precision_;
+  std::shared_ptr<AnalogContext> ctx_;
+  uint64_t layer_id_ = 0;
+  std::shared_ptr<CrossbarLayer> engine_;  // shared_ptr: Cloneable copies, and clone() calls reset(), which drops it
+  // What the programmed engine was built from (to detect staleness).
+  struct Programmed {
+    Precision precision;
+    uint64_t generation = 0;
+    uint32_t weight_version = 0, step_version = 0;
+    torch::Tensor codes;  // [out, in] weight codes programmed
+    torch::Tensor scale;  // [out] float64
+  } programmed_;
+  std::optional<double> time_since_program_s_;
+  std::optional<double> temperature_k_;
+  torch::Tensor temperature_per_array_;
+  bool calibrated_ = false;  // a calibrated-range ADC is calibrated on the first read after programming
+  ActionCounts counts_;
+};
+
+// ---- AnalogLinear ------------------------------------------------------------------------------
+
+struct AnalogLinearOptions {
+  AnalogLinearOptions(int64_t in_features, int64_t out_features)
+      : in_features_(in_features), out_features_(out_features) {}
+  TORCH_ARG(int64_t, in_features);
+  TORCH_ARG(int64_t, out_features);
+  TORCH_ARG(bool, bias) = true;
+  TORCH_ARG(Precision, precision) = Precision{};
+  // Quantiser kind used by quantised and analog modes (weights: symmetric; inputs per signed_input).
+  TORCH_ARG(QuantMode, quant) = QuantMode::lsq;
+  // One weight step per output channel (else one per layer).
+  TORCH_ARG(bool, per_channel) = false;
+  // The input may be negative (no ReLU before this layer): signed input codes.
+  TORCH_ARG(bool, signed_input) = false;
+};
+
+class AnalogLinearImpl : public torch::nn::Cloneable<AnalogLinearImpl>, public AnalogLayer {
+ public:
+  AnalogLinearImpl(int64_t in_features, int64_t out_features)
+      : AnalogLinearImpl(AnalogLinearOptions(in_features, out_features)) {}
+  explicit AnalogLinearImpl(AnalogLinearOptions options);
+  void reset() override;
+  void reset_parameters();  // Kaiming-uniform like torch::nn::Linear
+  // x: [n, in] -> [n, out] (or [in] -> [out]).
+  torch::Tensor forward(const torch::Tensor& x);
+  void pretty_print(std::ostream& stream) const override;
+
+  torch::Tensor weight_matrix() const override { return weight; }
+  std::string kind() const override { return "linear"; }
+  bool signed_input() const override { return options.signed_input(); }
+  Quantizer& weight_quantizer() override { return wq; }
+  Quantizer& input_quantizer() override { return xq; }
+
+  AnalogLinearOptions options;
+  torch::Tensor weight;  // [out, in]
+  torch::Tensor bias;    // [out] or undefined
+  Quantizer wq{nullptr}, xq{nullptr};
+};
+TORCH_MODULE(AnalogLinear);
+
+// ---- AnalogConv2d ------------------------------------------------------------------------------
+
+struct AnalogConv2dOptions {
+  AnalogConv2dOptions(int64_t in_channels, int64_t out_channels, int64_t kernel_size)
+      : in_channels_(in_channels), out_channels_(out_channels), kernel_size_(kernel_size) {}
+  TORCH_ARG(int64_t, in_channels);
+  TORCH_ARG(int64_t, out_channels);
+  TORCH_ARG(int64_t, kernel_size);  // square kernels
+  TORCH_ARG(int64_t, stride) = 1;
+  TORCH_ARG(int64_t, padding) = 0;
+  TORCH_ARG(bool, bias) = true;
+  TORCH_ARG(Precision, precision) = Precision{};
+  TORCH_ARG(QuantMode, quant) = QuantMode::lsq;
+  TORCH_ARG(bool, per_channel) = false;
+  TORCH_ARG(bool, signed_input) = false;
+};
+
+class AnalogConv2dImpl : public torch::nn::Cloneable<AnalogConv2dImpl>, public AnalogLayer {
+ public:
+  AnalogConv2dImpl(int64_t in_channels, int64_t out_channels, int64_t kernel_size)
+      : AnalogConv2dImpl(AnalogConv2dOptions(in_channels, out_channels, kernel_size)) {}
+  explicit AnalogConv2dImpl(AnalogConv2dOptions options);
+  void reset() override;
+  void reset_parameters();
+  // x: [n, C, H, W] -> [n, out, H', W']. Analog mode unfolds (im2col) to rows of C·k·k.
+  torch::Tensor forward(const torch::Tensor& x);
+  void pretty_print(std::ostream& stream) const override;
+
+  torch::Tensor weight_matrix() const override { return weight.reshape({weight.size(0), -1}); }
+  std::string kind() const override { return "conv2d"; }
+  bool signed_input() const override { return options.signed_input(); }
+  Quantizer& weight_quantizer() override { return wq; }
+  Quantizer& input_quantizer() override { return xq; }
+
+  AnalogConv2dOptions options;
+  torch::Tensor weight;  // [out, C, k, k]
+  torch::Tensor bias;
+  Quantizer wq{nullptr}, xq{nullptr};
+};
+TORCH_MODULE(AnalogConv2d);
+
+// ---- Network -----------------------------------------------------------------------------------
+
+// Base of every zoo model: a module with forward(), whose analog layers can be listed, switched
+// and re-precisioned as a whole. Layer order is registration order (= forward order in the zoo).
+class Network : public torch::nn::Module {
+ public:
+  virtual torch::Tensor forward(const torch::Tensor& x) = 0;
+
+  struct NamedLayer {
+    std::string name;  // module path, e.g. "features.0"
+    AnalogLayer* layer;
+  };
+  // Every analog layer, in order.
+  std::vector<NamedLayer> analog_layers();
+
+  void set_mode(LayerMode m);
+  // One context for every layer; assigns layer ids 0, 1, ... in order.
+  void set_context(std::shared_ptr<AnalogContext> ctx);
+  // Per-layer precision: one entry per analog layer (Error naming the count otherwise).
+  void set_precisions(const std::vector<Precision>& p);
+  std::vector<Precision> precisions();
+  void reset_counts();
+  ActionCounts total_counts();
+};
+
+}  // namespace cimkit::nn
