@@ -25,10 +25,11 @@ test: build
 	cd $(BUILD_DIR) && ctest --output-on-failure -j $(JOBS) --timeout 600
 
 demo: build
-	$(BUILD_DIR)/cimkit demo
+	$(BUILD_DIR)/cimkit run configs/quickstart.yaml --overwrite
 
 bench: build
 	$(BUILD_DIR)/bench/cimkit_bench --benchmark_counters_tabular=true
+	$(BUILD_DIR)/bench/cimkit_bench_train --benchmark_counters_tabular=true
 
 docs: build
 	$(BUILD_DIR)/cimkit docs config > docs/config.md

@@ -4,6 +4,7 @@
 #include <fstream>
 
 #include "core/error.hpp"
+#include "core/files.hpp"
 
 namespace cimkit {
 
@@ -11,7 +12,13 @@ Schema RunConfig::top_schema() {
   Schema s("run", "Top-level keys of a run config (besides the `chip` and `operating` sections).");
   s.integer("seed", "Seed of every random stream in the run").at_least(0).def(int64_t{1});
   s.integer("threads", "CPU threads for tensor code (0: one per core)").range(0, 1024).def(int64_t{0});
+  s.string("out", "Run folder for `cimkit run` (empty: runs/<config file name>)").def(std::string(""));
   return s;
+}
+
+const std::vector<std::string>& RunConfig::job_sections() {
+  static const std::vector<std::string> names = {"model", "data", "train", "eval"};
+  return names;
 }
 
 RunConfig RunConfig::load(const std::string& path, const std::vector<std::string>& overrides) {
@@ -24,9 +31,12 @@ RunConfig RunConfig::load(const std::string& path, const std::vector<std::string
   for (const auto& o : overrides) apply_override(root, o);
   ConfigNode top = ConfigNode::map(root.loc());
   std::vector<std::string> allowed = {"chip", "operating"};
+  for (const auto& n : job_sections()) allowed.push_back(n);
   for (const auto& n : top_schema().names()) allowed.push_back(n);
+  RunConfig rc;
+  for (const auto& n : job_sections()) rc.sections[n] = root.has(n) ? *root.find(n) : ConfigNode();
   for (const auto& [key, value] : root.items()) {
-    if (key == "chip" || key == "operating") continue;
+    if (key == "chip" || key == "operating" || rc.sections.count(key)) continue;
     if (!top_schema().find(key)) fail_unknown_key(key, value, "", allowed);
     top.set(key, value);
   }
@@ -34,8 +44,9 @@ RunConfig RunConfig::load(const std::string& path, const std::vector<std::string
   const ConfigNode* op = root.find("operating");
   const Params opp = parse_params(op ? *op : ConfigNode(), OperatingConditions::schema(), "operating");
 
-  RunConfig rc;
+  rc.config_path = path;
   rc.seed = static_cast<uint64_t>(tp.get_int("seed"));
+  rc.out = tp.get_string("out");
   rc.threads = static_cast<int>(tp.get_int("threads"));
   rc.chip = Chip::from_config(*root.find("chip"), "chip");
   rc.operating = OperatingConditions::from_params(opp);
@@ -47,17 +58,6 @@ RunConfig RunConfig::load(const std::string& path, const std::vector<std::string
   return rc;
 }
 
-void write_text_file(const std::string& path, const std::string& text) {
-  const std::string tmp = path + ".tmp";
-  {
-    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    if (!out) throw DataError(path, "cannot open for writing");
-    out << text;
-    if (!out) throw DataError(path, "write failed");
-  }
-  std::error_code ec;
-  std::filesystem::rename(tmp, path, ec);
-  if (ec) throw DataError(path, "cannot move the written file into place: " + ec.message());
-}
+void write_text_file(const std::string& path, const std::string& text) { write_file_atomic(path, text); }
 
 }  // namespace cimkit

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <cmath>
+#include <limits>
 
 #include "core/error.hpp"
 #include "core/rng.hpp"
@@ -122,7 +123,7 @@ std::pair<torch::Tensor, torch::Tensor> AnalogLayer::weight_codes() {
   torch::Tensor scale;              // [out] or [1]
   if (q->step.defined()) {          // learned step (lsq / lsqplus weights)
     if (!q->initialized()) q->init_from(q->options.channels() > 0 ? weight_matrix().detach() : w);
-    scale = q->step.detach().to(torch::kFloat64).reshape({-1});
+    scale = q->effective_step().detach().to(torch::kFloat64).reshape({-1});
   } else {  // min-max (also the chip's own quantisation when the layer has none)
     scale = minmax_scale(w.to(torch::kFloat64), precision_.weight_bits, true,
                          q->options.channels() > 0 ? 0 : -1).reshape({-1});
@@ -140,7 +141,7 @@ AnalogLayer::InputCodes AnalogLayer::input_codes(const torch::Tensor& x_rows) {
   const torch::Tensor x = x_rows.detach();
   if (q->step.defined()) {
     if (!q->initialized()) q->init_from(x);
-    ic.scale = q->step.item<double>();
+    ic.scale = q->effective_step().item<double>();
     if (q->offset.defined()) ic.offset = q->offset.item<double>();
     ic.codes = torch::round(((x - ic.offset) / ic.scale).clamp(-r.q_n, r.q_p));
   } else {
@@ -222,12 +223,12 @@ torch::Tensor AnalogLayer::analog_surrogate(const torch::Tensor& x_rows) {
   // Scales (differentiable for learned steps) that turn fake-quantised values into codes.
   torch::Tensor s_w, s_x, beta;
   if (wq->step.defined()) {
-    s_w = wq->step.reshape({-1, 1});
+    s_w = wq->effective_step().reshape({-1, 1});
   } else {
     s_w = minmax_scale(w.detach(), precision_.weight_bits, true, wq->options.channels() > 0 ? 0 : -1).reshape({-1, 1});
   }
   if (xq->step.defined()) {
-    s_x = xq->step.reshape({1});
+    s_x = xq->effective_step().reshape({1});
     if (xq->offset.defined()) beta = xq->offset;
   } else {
     s_x = minmax_scale(x_rows.detach(), precision_.act_bits, signed_input()).reshape({1});
@@ -288,7 +289,31 @@ torch::Tensor AnalogLayer::matmul_rows(const torch::Tensor& x_rows) {
   }
   auto* module = dynamic_cast<torch::nn::Module*>(this);
   const bool training = module && module->is_training() && torch::GradMode::is_enabled();
-  return training ? analog_surrogate(x_rows) : analog_read(x_rows);
+  if (training) return analog_surrogate(x_rows);
+  torch::Tensor y = analog_read(x_rows);
+  if (probe_on_) {
+    torch::NoGradGuard no_grad;
+    const torch::Tensor yd = torch::matmul(input_quantizer()->forward(x_rows), weight_quantizer()->forward(weight_matrix()).t())
+                                 .to(torch::kFloat64);
+    const torch::Tensor ya = y.to(torch::kFloat64);
+    // The analog read folds an LSQ+ offset digitally; min-max layers are compared with min-max.
+    torch::Tensor ref = yd;
+    if (!weight_quantizer()->step.defined() || !input_quantizer()->step.defined()) {
+      ref = torch::matmul(fake_quant_minmax(x_rows, precision_.act_bits, signed_input()),
+                          fake_quant_minmax(weight_matrix(), precision_.weight_bits, true,
+                                            weight_quantizer()->options.channels() > 0 ? 0 : -1).t())
+                .to(torch::kFloat64);
+    }
+    probe_signal_ += ref.square().sum().item<double>();
+    probe_noise_ += (ya - ref).square().sum().item<double>();
+  }
+  return y;
+}
+
+double AnalogLayer::sqnr_db() const {
+  if (probe_signal_ == 0.0 && probe_noise_ == 0.0) return std::numeric_limits<double>::quiet_NaN();
+  if (probe_noise_ == 0.0) return std::numeric_limits<double>::infinity();
+  return 10.0 * std::log10(probe_signal_ / probe_noise_);
 }
 
 namespace {

@@ -140,6 +140,15 @@ class AnalogLayer {
   const ActionCounts& counts() const { return counts_; }
   void reset_counts() { counts_ = ActionCounts{}; }
 
+  // SQNR probe: while enabled, every analog read also computes the quantised-mode (digital)
+  // output of the same input and accumulates Σ y_digital² and Σ (y_analog − y_digital)², so the
+  // layer's own error is measured on the inputs it really sees on the chip.
+  void enable_sqnr_probe(bool on) { probe_on_ = on; }
+  void reset_sqnr_probe() { probe_signal_ = probe_noise_ = 0.0; }
+  // 10·log10(signal / noise) in dB; +inf when the analog output equals the digital one, NaN
+  // before any probed read.
+  double sqnr_db() const;
+
   // Weight quantiser and input quantiser.
   virtual Quantizer& weight_quantizer() = 0;
   virtual Quantizer& input_quantizer() = 0;
@@ -181,7 +190,9 @@ class AnalogLayer {
   std::optional<double> time_since_program_s_;
   std::optional<double> temperature_k_;
   torch::Tensor temperature_per_array_;
-  bool calibrated_ = false;  // a calibrated-range ADC is calibrated on the first read after programming
+  bool calibrated_ = false;
+  bool probe_on_ = false;
+  double probe_signal_ = 0.0, probe_noise_ = 0.0;  // a calibrated-range ADC is calibrated on the first read after programming
   ActionCounts counts_;
 };
 

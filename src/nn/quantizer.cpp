@@ -93,6 +93,11 @@ void QuantizerImpl::init_from(const torch::Tensor& x) {
   initialized_.fill_(true);
 }
 
+torch::Tensor QuantizerImpl::effective_step() const {
+  if (!step.defined()) return step;
+  return step.abs().clamp_min(1e-12);
+}
+
 void QuantizerImpl::request_init() { initialized_.fill_(false); }
 
 torch::Tensor QuantizerImpl::forward(const torch::Tensor& x) {
@@ -110,8 +115,9 @@ torch::Tensor QuantizerImpl::forward(const torch::Tensor& x) {
   n_elements_ = per_step_elements(x);
   const double g = grad_scale();
   // Per-tensor step is stored as [1]; per-channel as [C], which lsq_quantize broadcasts over dim 0.
-  if (offset.defined()) return lsqplus_quantize(x, step, offset, range_.q_n, range_.q_p, g);
-  return lsq_quantize(x, step, range_.q_n, range_.q_p, g);
+  const torch::Tensor s = effective_step();
+  if (offset.defined()) return lsqplus_quantize(x, s, offset, range_.q_n, range_.q_p, g);
+  return lsq_quantize(x, s, range_.q_n, range_.q_p, g);
 }
 
 void QuantizerImpl::pretty_print(std::ostream& stream) const {

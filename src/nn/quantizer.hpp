@@ -63,6 +63,11 @@ class QuantizerImpl : public torch::nn::Cloneable<QuantizerImpl> {
   // g = 1/sqrt(N·q_p) for the last N seen (1 before any forward).
   double grad_scale() const;
 
+  // The step in use: |step| (at least 1e-12). An optimiser may push a learned step through zero
+  // (Adam moves every parameter by about lr per step, whatever its scale); the magnitude keeps the
+  // quantiser valid and the gradient flowing. Undefined for none/minmax.
+  torch::Tensor effective_step() const;
+
   // Initialise step (and offset) from x now, whatever lazy_init says.
   void init_from(const torch::Tensor& x);
   // Make the next forward() re-initialise from its batch.

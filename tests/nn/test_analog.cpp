@@ -263,3 +263,29 @@ TEST(AnalogLayers, NetworkPrecisionsAndClone) {
 
 }  // namespace
 }  // namespace cimkit::nn
+
+namespace cimkit::nn {
+namespace {
+
+TEST(AnalogLayers, SqnrProbeMeasuresTheLayersOwnError) {
+  torch::manual_seed(10);
+  AnalogLinear lin(AnalogLinearOptions(256, 16).precision({8, 8, 8}));
+  lin->set_context(std::make_shared<AnalogContext>(ideal_chip(), 1));
+  lin->eval();
+  lin->set_mode(LayerMode::Analog);
+  lin->enable_sqnr_probe(true);
+  EXPECT_TRUE(std::isnan(lin->sqnr_db()));
+  auto x = torch::rand({32, 256});
+  lin->forward(x);
+  const double lossless = lin->sqnr_db();
+  EXPECT_GT(lossless, 80.0);  // float rounding only
+  lin->reset_sqnr_probe();
+  lin->set_precision({8, 8, 4});  // 4-bit ADC on 128-row partial sums: coarse
+  lin->forward(x);
+  const double coarse = lin->sqnr_db();
+  EXPECT_LT(coarse, 40.0);
+  EXPECT_TRUE(std::isfinite(coarse));  // about -0.7 dB: a 4-bit full-scale ADC on 1-bit slices
+}
+
+}  // namespace
+}  // namespace cimkit::nn

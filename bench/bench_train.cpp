@@ -1,0 +1,131 @@
+// Network-level speed, as ratios taken in one run (these machines are noisy).
+//
+// BM_TrainThroughput: training steps (forward, backward, Adam update) of the quickstart model
+//   (lenet5 on 1x28x28 inputs, batch 128, 8-bit weights/activations/ADC) in float mode, quantised
+//   mode (LSQ fake quantisation, straight-through) and analog mode in training (the chip
+//   surrogate: per-row-tile partial sums through the ADC with a straight-through floor). The modes
+//   are interleaved within each iteration; counters report images/s (medians) and the ratios of
+//   QAT and analog-in-the-loop to float.
+// BM_Vgg8AnalogInference: VGG-8 (the MNSIM/paper-000 network) on 3x32x32 inputs, evaluated on the
+//   chip: 8-bit weights in 1-bit cells (7 magnitude slices x 2 polarities), 8-bit inputs through
+//   1-bit DACs (8 input slices), 128x128 arrays, 8-bit ADC. Two chips: ideal cells (the integer
+//   path) and the realistic ReRAM cell of the default chip (the conductance path). Reported as
+//   images/s and as the ratio to the digital (quantised-mode) inference of the same batch.
+#include <benchmark/benchmark.h>
+
+#include <algorithm>
+#include <chrono>
+#include <vector>
+
+#include "core/config_tree.hpp"
+#include "core/rng.hpp"
+#include "nn/zoo.hpp"
+
+using namespace cimkit;
+
+namespace {
+
+double now_s() {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
+}
+
+double median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  return v[v.size() / 2];
+}
+
+std::shared_ptr<const Chip> chip(const std::string& device) {
+  const std::string yaml =
+      "crossbar: {rows: 128, cols: 128, cell_bits: 1, weight_bits: 8, input_bits: 8, baseline: reference_column}\n"
+      "device: " + device + "\ndac: {impl: linear, bits: 1}\nadc: {impl: linear, bits: 8, range: full_scale}\n";
+  return Chip::from_config(load_yaml_string(yaml, "<bench>"), "chip");
+}
+
+void BM_TrainThroughput(benchmark::State& state) {
+  set_threads(0);
+  torch::manual_seed(1);
+  nn::ZooOptions zo;
+  zo.name = "lenet5";
+  auto net = nn::make_model(zo);
+  net->set_context(std::make_shared<nn::AnalogContext>(chip("{impl: ideal}"), 1));
+  net->train();
+  torch::optim::Adam opt(net->parameters(), torch::optim::AdamOptions(1e-3));
+  const int64_t batch = 128, steps = 8;
+  auto x = torch::randn({batch, 1, 28, 28});
+  auto y = torch::randint(0, 10, {batch}, torch::kInt64);
+  const nn::LayerMode modes[3] = {nn::LayerMode::Float, nn::LayerMode::Quantised, nn::LayerMode::Analog};
+  std::vector<double> rate[3];
+  auto run = [&](nn::LayerMode m) {
+    net->set_mode(m);
+    const double t0 = now_s();
+    for (int64_t i = 0; i < steps; ++i) {
+      opt.zero_grad();
+      auto loss = torch::nn::functional::cross_entropy(net->forward(x), y);
+      loss.backward();
+      opt.step();
+    }
+    return static_cast<double>(steps * batch) / (now_s() - t0);
+  };
+  for (auto m : modes) run(m);  // warm-up (quantiser initialisation, allocator)
+  for (auto _ : state) {
+    const double t0 = now_s();
+    for (int k = 0; k < 3; ++k) rate[k].push_back(run(modes[k]));
+    state.SetIterationTime(now_s() - t0);
+  }
+  const double f = median(rate[0]), q = median(rate[1]), a = median(rate[2]);
+  state.counters["float_img_s"] = f;
+  state.counters["qat_img_s"] = q;
+  state.counters["analog_img_s"] = a;
+  state.counters["qat_vs_float"] = q / f;
+  state.counters["analog_vs_float"] = a / f;
+}
+
+void vgg8_inference(benchmark::State& state, const std::string& device) {
+  set_threads(0);
+  torch::manual_seed(2);
+  nn::ZooOptions zo;
+  zo.name = "vgg8";
+  zo.in_channels = 3;
+  zo.image_size = 32;
+  auto net = nn::make_model(zo);
+  net->set_context(std::make_shared<nn::AnalogContext>(chip(device), 1));
+  net->eval();
+  torch::NoGradGuard no_grad;
+  const int64_t batch = 4;
+  auto x = torch::randn({batch, 3, 32, 32});
+  net->set_mode(nn::LayerMode::Quantised);
+  net->forward(x);  // initialises the quantisers
+  net->set_mode(nn::LayerMode::Analog);
+  net->forward(x);  // programs the arrays (not timed)
+  std::vector<double> analog, digital;
+  for (auto _ : state) {
+    net->set_mode(nn::LayerMode::Analog);
+    double t0 = now_s();
+    net->forward(x);
+    const double ta = now_s() - t0;
+    net->set_mode(nn::LayerMode::Quantised);
+    t0 = now_s();
+    net->forward(x);
+    const double td = now_s() - t0;
+    analog.push_back(static_cast<double>(batch) / ta);
+    digital.push_back(static_cast<double>(batch) / td);
+    state.SetIterationTime(ta + td);
+  }
+  int64_t arrays = 0;
+  for (auto& l : net->analog_layers()) arrays += l.layer->mapping().n_arrays;
+  state.counters["analog_img_s"] = median(analog);
+  state.counters["digital_img_s"] = median(digital);
+  state.counters["digital_vs_analog"] = median(digital) / median(analog);
+  state.counters["arrays"] = static_cast<double>(arrays);
+}
+
+void BM_Vgg8AnalogInference_Ideal(benchmark::State& state) { vgg8_inference(state, "{impl: ideal}"); }
+void BM_Vgg8AnalogInference_Realistic(benchmark::State& state) { vgg8_inference(state, "{preset: realistic_reram}"); }
+
+}  // namespace
+
+BENCHMARK(BM_TrainThroughput)->UseManualTime()->Iterations(3)->Unit(benchmark::kSecond);
+BENCHMARK(BM_Vgg8AnalogInference_Ideal)->UseManualTime()->Iterations(3)->Unit(benchmark::kSecond);
+BENCHMARK(BM_Vgg8AnalogInference_Realistic)->UseManualTime()->Iterations(3)->Unit(benchmark::kSecond);
+
+BENCHMARK_MAIN();

@@ -1,0 +1,330 @@
+#include "cli/run_job.hpp"
+
+#include <fmt/format.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cmath>
+#include <filesystem>
+#include <iostream>
+#include <sstream>
+
+#include "cli/run_config.hpp"
+#include "core/error.hpp"
+#include "core/paths.hpp"
+#include "core/rng.hpp"
+#include "core/text.hpp"
+#include "data/dataset.hpp"
+#include "data/loader.hpp"
+#include "nn/interop.hpp"
+#include "nn/zoo.hpp"
+#include "pipeline/chip_eval.hpp"
+#include "train/signals.hpp"
+#include "train/trainer.hpp"
+
+namespace cimkit::cli {
+namespace fs = std::filesystem;
+
+Schema data_schema() {
+  Schema s("data", "The dataset the job trains and evaluates on.");
+  s.choice("name", data::dataset_names(), "Dataset").def(std::string("fashion_mnist"));
+  s.string("dir", "Directory of the dataset files (empty: the default location, e.g. "
+                  "/usr/share/datasets/fashion-mnist for Debian's dataset-fashion-mnist)")
+      .def(std::string(""));
+  s.real("val_fraction", "Fraction of the (limited) training set held out for validation, split with the run seed")
+      .range(0.0, 0.9).def(0.1);
+  s.integer("train_limit", "Use a seeded random subset of this many training images (0: all)").at_least(0).def(int64_t{0});
+  s.integer("test_limit", "Evaluate on the first this many test images (0: all)").at_least(0).def(int64_t{0});
+  s.choice("augment", {"auto", "on", "off"}, "Random crop + flip while training (auto: on for CIFAR, off otherwise)")
+      .def(std::string("auto"));
+  s.integer("eval_batch_size", "Images per batch when evaluating (digital and on the chip)").range(1, 65536).def(int64_t{256});
+  return s;
+}
+
+Schema train_schema() {
+  Schema s = train::TrainOptions::schema();
+  s.choice("mode", {"float", "quantised", "analog"},
+           "Layer mode while training: float, quantised (fake-quant QAT, straight-through) or analog (the chip "
+           "surrogate: ADC in the loop with a straight-through floor, paper 003 eq. 2-3, and noise injection)")
+      .def(std::string("quantised"));
+  s.boolean("adc_in_loop", "analog mode: quantise each row tile's partial sum with the layer's ADC (paper 003 eq. 2)")
+      .def(true);
+  s.real("weight_noise", "analog mode: std of Gaussian noise added to the weight codes, as a fraction of the largest code")
+      .range(0.0, 1.0).def(0.0);
+  s.real("output_noise", "analog mode: std of Gaussian noise added to each partial sum, in ADC steps")
+      .range(0.0, 100.0).def(0.0);
+  s.string("pretrained", "state_dict file (Python torch.save or cimkit model.pt) loaded before training (empty: none)")
+      .def(std::string(""));
+  return s;
+}
+
+Schema eval_schema() {
+  Schema s("eval", "Evaluation on the chip after training.");
+  s.integer("device_seeds", "Device instances (Monte-Carlo over D2D variation, faults, drift draws); "
+                            "analog accuracy is reported as mean +- std over them")
+      .range(1, 1000).def(int64_t{3});
+  s.boolean("sqnr", "Measure each layer's SQNR (analog vs digital output on the same input)").def(true);
+  return s;
+}
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+double seconds_since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
+
+// A seeded random subset of `limit` samples (order kept), or the whole set.
+data::Dataset limit_random(const data::Dataset& d, int64_t limit, uint64_t seed) {
+  if (limit <= 0 || limit >= d.size()) return d;
+  auto g = make_generator(derive_seed(seed, "train_limit"));
+  torch::Tensor idx = std::get<0>(torch::randperm(d.size(), g, torch::kInt64).slice(0, 0, limit).sort());
+  return d.subset(idx);
+}
+
+data::Dataset limit_first(const data::Dataset& d, int64_t limit) {
+  if (limit <= 0 || limit >= d.size()) return d;
+  return d.subset(torch::arange(limit, torch::kInt64));
+}
+
+std::string pct(double fraction) { return fmt::format("{:.2f} %", 100.0 * fraction); }
+
+std::string si(double v, const char* unit) {
+  const char* prefixes[] = {"", "k", "M", "G", "T"};
+  int i = 0;
+  while (std::abs(v) >= 1000.0 && i < 4) {
+    v /= 1000.0;
+    ++i;
+  }
+  std::string text = fmt::format("{:.3g} {}{}", v, prefixes[i], unit);
+  while (!text.empty() && text.back() == ' ') text.pop_back();
+  return text;
+}
+
+std::string energy(double joules) {
+  if (joules == 0) return "0 J";
+  const char* prefixes[] = {"", "m", "u", "n", "p", "f"};
+  int i = 0;
+  while (std::abs(joules) < 1.0 && i < 5) {
+    joules *= 1000.0;
+    ++i;
+  }
+  return fmt::format("{:.3g} {}J", joules, prefixes[i]);
+}
+
+std::string layers_csv(const pipeline::ChipEvalResult& r) {
+  std::ostringstream o;
+  o << "layer,kind,weight_bits,act_bits,adc_bits,in_features,out_features,row_tiles,input_slices,"
+       "weight_slices,polarities,arrays,utilisation,sqnr_db,inputs_per_inference,dac_conversions,"
+       "array_activations,adc_conversions,shift_adds,read_energy_j\n";
+  for (const auto& l : r.layers) {
+    const auto& m = l.mapping;
+    o << l.name << ',' << l.kind << ',' << l.precision.weight_bits << ',' << l.precision.act_bits << ','
+      << l.precision.adc_bits << ',' << m.in_features << ',' << m.out_features << ',' << m.row_tiles << ','
+      << m.input_slices << ',' << m.weight_slices << ',' << m.polarities << ',' << m.n_arrays << ','
+      << fmt::format("{:.6g}", m.utilisation) << ',' << fmt::format("{:.6g}", l.sqnr_db) << ','
+      << l.counts.n_inputs << ',' << l.counts.dac_conversions << ',' << l.counts.array_activations << ','
+      << l.counts.adc_conversions << ',' << l.counts.shift_adds << ',' << fmt::format("{:.6g}", l.counts.read_energy_j())
+      << '\n';
+  }
+  return o.str();
+}
+
+}  // namespace
+
+int run_job(const JobArgs& args, std::ostream& term) {
+  const auto t_start = Clock::now();
+  std::string config = args.config;
+  if (config.empty()) config = (fs::path(config_dir()) / "quickstart.yaml").string();
+  RunConfig rc = RunConfig::load(config, args.overrides);
+  const int threads = set_threads(rc.threads);
+
+  // Sections, validated (errors point at file:line and key).
+  const Params dp = parse_params(rc.sections.at("data"), data_schema(), "data");
+  const Params mp = parse_params(rc.sections.at("model"), nn::ZooOptions::schema(), "model");
+  const Params tp = parse_params(rc.sections.at("train"), train_schema(), "train");
+  const Params ep = parse_params(rc.sections.at("eval"), eval_schema(), "eval");
+  const train::TrainOptions topt = train::TrainOptions::from_params(tp);
+  rc.resolved.set("model", mp.to_node());
+  rc.resolved.set("data", dp.to_node());
+  rc.resolved.set("train", tp.to_node());
+  rc.resolved.set("eval", ep.to_node());
+
+  // The run folder. A folder holding a checkpoint is only reused on --resume or --overwrite.
+  std::string out_dir = !args.out.empty() ? args.out : rc.out;
+  if (out_dir.empty()) out_dir = (fs::path("runs") / fs::path(config).stem()).string();
+  rc.resolved.set("out", ConfigNode::scalar(out_dir, {"<run>", 0}));
+  const fs::path ckpt = fs::path(out_dir) / "checkpoints" / "last.pt";
+  if (fs::exists(ckpt) && !args.resume && !args.overwrite) {
+    throw Error(fmt::format("run folder '{}' already holds a checkpoint ({}); pass --resume to continue it, "
+                            "--overwrite to start afresh, or --out DIR for a new folder",
+                            out_dir, ckpt.string()));
+  }
+  if (args.resume && !fs::exists(ckpt)) {
+    throw Error(fmt::format("--resume: no checkpoint at {} (the run folder is '{}')", ckpt.string(), out_dir));
+  }
+  if (args.overwrite && fs::exists(fs::path(out_dir) / "checkpoints")) fs::remove_all(fs::path(out_dir) / "checkpoints");
+  fs::create_directories(out_dir);
+  write_text_file((fs::path(out_dir) / "resolved_config.yaml").string(), to_yaml(rc.resolved));
+
+  // Data.
+  const std::string dname = dp.get_string("name");
+  const auto t_data = Clock::now();
+  data::Dataset train_all = data::load_dataset(dname, dp.get_string("dir"), true);
+  data::Dataset test = limit_first(data::load_dataset(dname, dp.get_string("dir"), false), dp.get_int("test_limit"));
+  train_all = limit_random(train_all, dp.get_int("train_limit"), rc.seed);
+  data::SplitResult parts = data::split(train_all, dp.get_real("val_fraction"), rc.seed);
+  const std::string aug = dp.get_string("augment");
+  const bool augment = aug == "on" || (aug == "auto" && dname.rfind("cifar", 0) == 0);
+  data::DataLoaderOptions lo;
+  lo.batch_size = topt.batch_size;
+  lo.shuffle = true;
+  lo.seed = derive_seed(rc.seed, "data");
+  lo.augment = augment;
+  data::DataLoader train_loader(parts.train, lo);
+  data::DataLoaderOptions eo;
+  eo.batch_size = dp.get_int("eval_batch_size");
+  eo.shuffle = false;
+  std::optional<data::DataLoader> val_loader;
+  if (parts.val.size() > 0) val_loader.emplace(parts.val, eo);
+  data::DataLoader test_loader(test, eo);
+  const double data_s = seconds_since(t_data);
+
+  // Model.
+  nn::ZooOptions zo = nn::ZooOptions::from_params(mp);
+  zo.in_channels = train_all.channels();
+  zo.image_size = train_all.images.size(2);
+  zo.n_classes = train_all.n_classes;
+  torch::manual_seed(derive_seed(rc.seed, "model_init"));
+  std::shared_ptr<nn::Network> net = nn::make_model(zo);
+  auto ctx = std::make_shared<nn::AnalogContext>(rc.chip, rc.seed);
+  ctx->set_operating(rc.operating);
+  ctx->training.adc_in_loop = tp.get_bool("adc_in_loop");
+  ctx->training.weight_noise = tp.get_real("weight_noise");
+  ctx->training.output_noise = tp.get_real("output_noise");
+  net->set_context(ctx);
+  if (!tp.get_string("pretrained").empty()) {
+    nn::ImportReport rep = nn::load_state_dict(*net, tp.get_string("pretrained"), nn::ImportOptions{});
+    term << "pretrained: " << tp.get_string("pretrained") << ": " << rep.summary() << "\n";
+  }
+  const nn::LayerMode train_mode = nn::parse_layer_mode(tp.get_string("mode"), "train.mode");
+  net->set_mode(train_mode);
+
+  const auto& cs = rc.chip->spec();
+  term << fmt::format("cimkit run {} -> {}  ({} threads)\n", config, out_dir, threads);
+  term << fmt::format("data: {} — {} train / {} validation / {} test images{}\n", dname, parts.train.size(),
+                      parts.val.size(), test.size(), augment ? " (crop + flip)" : "");
+  term << fmt::format("model: {} (width {}, {} parameters, {} analog layers), {}-bit weights / {}-bit activations / "
+                      "{}-bit ADC, first and last layers {} bits\n",
+                      zo.name, zo.width, nn::count_parameters(*net), net->analog_layers().size(),
+                      zo.precision.weight_bits, zo.precision.act_bits, zo.precision.adc_bits,
+                      zo.first_last_bits > 0 ? std::to_string(zo.first_last_bits) : std::string("the same"));
+  term << fmt::format("chip: {}x{} arrays, {}-bit cells, {}-bit DAC, {}-bit ADC ({}), device '{}'; read {} s after "
+                      "programming at {} K\n",
+                      cs.rows, cs.cols, cs.cell_bits, rc.chip->dac().bits(), rc.chip->adc().bits(),
+                      rc.resolved.find("chip")->find("adc")->has("range")
+                          ? rc.resolved.find("chip")->find("adc")->find("range")->value()
+                          : std::string("ideal"),
+                      rc.resolved.find("chip")->find("device")->find("impl")->value(),
+                      format_double(rc.operating.time_since_program_s), format_double(rc.operating.temperature_k));
+
+  // Training.
+  const auto t_train = Clock::now();
+  train::Trainer trainer(net, topt, rc.seed, torch::kCPU, out_dir);
+  trainer.set_progress_stream(&std::cerr, isatty(STDERR_FILENO) != 0);
+  train::StopSignalGuard signals(trainer);
+  if (args.resume) trainer.resume(ckpt.string());
+  train::TrainResult tr;
+  if (topt.epochs > 0) {
+    term << fmt::format("training: {} epochs in {} mode, {} {}, lr {}, batch {}\n", topt.epochs, to_string(train_mode),
+                        train::to_string(topt.optimizer), train::to_string(topt.schedule), format_double(topt.lr),
+                        topt.batch_size);
+    tr = trainer.fit(train_loader, val_loader ? &*val_loader : nullptr);
+    if (tr.interrupted) {
+      term << fmt::format("interrupted: checkpoint written to {}; continue with: cimkit run {} --resume{}\n",
+                          ckpt.string(), config, args.out.empty() ? "" : " --out " + args.out);
+      return 130;
+    }
+  }
+  const double train_s = seconds_since(t_train);
+  nn::save_state_dict(*net, (fs::path(out_dir) / "model.pt").string());
+
+  // Evaluation: float (when trained in float), digital, analog over device instances.
+  const auto t_eval = Clock::now();
+  std::optional<double> float_acc;
+  {
+    net->set_mode(nn::LayerMode::Float);
+    float_acc = pipeline::accuracy(*net, test_loader, -1);
+  }
+  pipeline::ChipEvalOptions co;
+  co.device_seeds = ep.get_int("device_seeds");
+  co.sqnr = ep.get_bool("sqnr");
+  pipeline::ChipEvalResult ce = pipeline::evaluate_on_chip(*net, test_loader, ctx, co);
+  const double eval_s = seconds_since(t_eval);
+
+  // Summary.
+  std::ostringstream s;
+  s << fmt::format("cimkit run {} — {} on {}, {}x{} arrays of {}-bit '{}' cells\n", config, zo.name, dname, cs.rows,
+                   cs.cols, cs.cell_bits, rc.resolved.find("chip")->find("device")->find("impl")->value());
+  if (!trainer.history().empty()) {
+    const auto& h = trainer.history().back();
+    s << fmt::format("training ({} mode): {} epochs, final train accuracy {}, validation accuracy {}, {:.1f} s "
+                     "({:.0f} images/s)\n",
+                     to_string(train_mode), h.epoch, pct(h.train_acc),
+                     std::isnan(h.val_acc) ? std::string("n/a") : pct(h.val_acc), train_s, h.images_per_s);
+  }
+  s << fmt::format("test accuracy on {} images:\n", ce.n_samples);
+  if (float_acc) s << fmt::format("  float weights                       {}\n", pct(*float_acc));
+  s << fmt::format("  digital (quantised, exact MVM)      {}\n", pct(ce.digital_accuracy));
+  std::string per_seed;
+  for (double a : ce.analog_accuracy) per_seed += (per_seed.empty() ? "" : ", ") + fmt::format("{:.2f}", 100 * a);
+  s << fmt::format("  analog on the chip                  {:.2f} ± {:.2f} %  ({} device instances: {})\n",
+                   100 * ce.analog_mean, 100 * ce.analog_std, ce.analog_accuracy.size(), per_seed);
+  s << fmt::format("  loss from the chip                  {:.2f} points\n", 100 * (ce.digital_accuracy - ce.analog_mean));
+  const auto& c = ce.counts_per_inference;
+  s << fmt::format("arrays used: {} ({}x{}); per inference: {} array activations, {} DAC conversions, {} ADC "
+                   "conversions, {} shift-adds, array read energy {}\n",
+                   ce.n_arrays, cs.rows, cs.cols, si(static_cast<double>(c.array_activations), ""),
+                   si(static_cast<double>(c.dac_conversions), ""), si(static_cast<double>(c.adc_conversions), ""),
+                   si(static_cast<double>(c.shift_adds), ""), energy(c.read_energy_j()));
+  s << fmt::format("{:<14} {:<7} {:>10} {:>6} {:>7} {:>9} {:>12}\n", "layer", "kind", "precision", "arrays",
+                   "util", "SQNR dB", "ADC conv/img");
+  for (const auto& l : ce.layers) {
+    s << fmt::format("{:<14} {:<7} {:>10} {:>6} {:>6.1f}% {:>9.1f} {:>12}\n", l.name, l.kind, l.precision.str(),
+                     l.mapping.n_arrays, 100 * l.mapping.utilisation, l.sqnr_db,
+                     si(static_cast<double>(l.counts.adc_conversions), ""));
+  }
+  if (!ce.worst_layer.empty()) s << "layer that hurts most (lowest SQNR): " << ce.worst_layer << "\n";
+  s << fmt::format("time: data {:.1f} s, training {:.1f} s, evaluation {:.1f} s, total {:.1f} s\n", data_s, train_s,
+                   eval_s, seconds_since(t_start));
+  s << "run folder: " << out_dir << " (summary.txt, stats.json, layers.csv, resolved_config.yaml, model.pt, "
+    << "metrics.csv, plots/training_curve.png, checkpoints/)\n";
+  term << s.str();
+
+  // Files.
+  write_text_file((fs::path(out_dir) / "summary.txt").string(), s.str());
+  write_text_file((fs::path(out_dir) / "layers.csv").string(), layers_csv(ce));
+  nlohmann::json stats;
+  stats["config"] = config;
+  stats["seed"] = rc.seed;
+  stats["threads"] = threads;
+  stats["data"] = {{"name", dname},
+                   {"train", parts.train.size()},
+                   {"val", parts.val.size()},
+                   {"test", test.size()},
+                   {"augment", augment}};
+  stats["model"] = {{"name", zo.name},
+                    {"parameters", nn::count_parameters(*net)},
+                    {"analog_layers", net->analog_layers().size()},
+                    {"width", zo.width}};
+  stats["training"] = nlohmann::json::parse(train::history_to_json(trainer.history()));
+  stats["accuracy"] = {{"float", float_acc ? nlohmann::json(*float_acc) : nlohmann::json()},
+                       {"digital", ce.digital_accuracy},
+                       {"analog_mean", ce.analog_mean},
+                       {"analog_std", ce.analog_std},
+                       {"analog_per_device_seed", ce.analog_accuracy}};
+  stats["chip_eval"] = ce.to_json();
+  stats["seconds"] = {{"data", data_s}, {"training", train_s}, {"evaluation", eval_s}, {"total", seconds_since(t_start)}};
+  write_text_file((fs::path(out_dir) / "stats.json").string(), stats.dump(2) + "\n");
+  return 0;
+}
+
+}  // namespace cimkit::cli

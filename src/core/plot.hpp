@@ -1,0 +1,55 @@
+// PNG line charts (libpng), for training curves and sweep results written next to a run.
+//
+// A chart is a plot area with a frame, about five "nice" ticks per axis (steps of 1, 2 or 5
+// times a power of ten) with numeric labels and light grid lines, the axis labels, a title, a
+// legend (in the corner of the plot area that hides the least of the lines) and one anti-aliased
+// polyline per series. Text uses a 5x7 bitmap font embedded in plot.cpp (ASCII 32-126; other
+// bytes print as '?'), scaled by an integer factor that grows with the chart size.
+//
+// Non-finite points (NaN, ±inf in x or y) are skipped and break the line; a point with no finite
+// neighbour is drawn as a dot. Files are written atomically: `<path>.tmp`, fsync, rename.
+#pragma once
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace cimkit {
+
+struct Rgb {
+  uint8_t r = 0, g = 0, b = 0;
+  bool operator==(const Rgb& o) const { return r == o.r && g == o.g && b == o.b; }
+};
+
+struct Series {
+  std::string name;        // legend entry
+  std::vector<double> xs;  // same length as ys
+  std::vector<double> ys;
+  Rgb color;
+};
+
+struct LineChart {
+  std::string title;
+  std::string x_label;
+  std::string y_label;
+  int width_px = 800;   // in [160, 8192]
+  int height_px = 500;  // in [120, 8192]
+  std::vector<Series> series;
+  // Axis ranges. Not given: the finite data's extent widened to whole tick steps (an empty or
+  // one-value extent is widened to [v - 1, v + 1], or [0, 1] when there is no finite point).
+  std::optional<double> x_min, x_max, y_min, y_max;
+};
+
+// Writes `chart` as an RGB PNG of width_px x height_px. DataError naming `path` for a chart
+// without series, a series without points, xs and ys of different lengths, a bad size or range,
+// or a file that cannot be written.
+void write_line_chart_png(const std::string& path, const LineChart& chart);
+
+// Writes `panels` side by side in one PNG: the image is the sum of their widths wide and as high
+// as the tallest. Same checks as write_line_chart_png, per panel.
+void write_line_charts_png(const std::string& path, const std::vector<LineChart>& panels);
+
+// A colour-blind-safe palette (Okabe-Ito without black and yellow) for series i.
+Rgb palette_color(size_t i);
+
+}  // namespace cimkit

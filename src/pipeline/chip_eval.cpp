@@ -1,0 +1,142 @@
+#include "pipeline/chip_eval.hpp"
+
+#include <chrono>
+#include <cmath>
+#include <limits>
+
+#include "core/error.hpp"
+
+namespace cimkit::pipeline {
+namespace {
+
+nlohmann::json number_or_string(double v) {
+  if (std::isfinite(v)) return v;
+  return std::isnan(v) ? "nan" : (v > 0 ? "inf" : "-inf");
+}
+
+ActionCounts scaled(const ActionCounts& c, double per) {
+  // Per-inference counts: integer totals divided by the number of images, rounded.
+  ActionCounts r;
+  auto d = [&](int64_t v) { return static_cast<int64_t>(std::llround(static_cast<double>(v) / per)); };
+  r.n_inputs = d(c.n_inputs);
+  r.dac_conversions = d(c.dac_conversions);
+  r.array_activations = d(c.array_activations);
+  r.adc_conversions = d(c.adc_conversions);
+  r.shift_adds = d(c.shift_adds);
+  if (c.activations_per_array.defined()) {
+    r.activations_per_array = torch::round(c.activations_per_array.to(torch::kFloat64) / per).to(torch::kInt64);
+  }
+  if (c.read_energy_j_per_array.defined()) r.read_energy_j_per_array = c.read_energy_j_per_array / per;
+  return r;
+}
+
+}  // namespace
+
+nlohmann::json LayerEval::to_json() const {
+  nlohmann::json j;
+  j["name"] = name;
+  j["kind"] = kind;
+  j["precision"] = {{"weight_bits", precision.weight_bits}, {"act_bits", precision.act_bits},
+                    {"adc_bits", precision.adc_bits}};
+  j["mapping"] = mapping.to_json();
+  nlohmann::json c = counts.to_json();
+  c.erase("activations_per_array");
+  c.erase("read_energy_j_per_array");
+  j["counts_per_inference"] = c;
+  j["sqnr_db"] = number_or_string(sqnr_db);
+  return j;
+}
+
+nlohmann::json ChipEvalResult::to_json() const {
+  nlohmann::json j;
+  j["digital_accuracy"] = digital_accuracy;
+  j["analog_accuracy"] = analog_accuracy;
+  j["analog_accuracy_mean"] = analog_mean;
+  j["analog_accuracy_std"] = analog_std;
+  j["n_samples"] = n_samples;
+  j["n_arrays"] = n_arrays;
+  nlohmann::json c = counts_per_inference.to_json();
+  c.erase("activations_per_array");
+  c.erase("read_energy_j_per_array");
+  j["counts_per_inference"] = c;
+  j["worst_layer"] = worst_layer;
+  j["seconds"] = seconds;
+  for (const auto& l : layers) j["layers"].push_back(l.to_json());
+  return j;
+}
+
+double accuracy(nn::Network& net, data::DataLoader& test, int64_t max_batches, int64_t* n_samples) {
+  torch::NoGradGuard no_grad;
+  const bool was_training = net.is_training();
+  net.eval();
+  int64_t correct = 0, seen = 0;
+  const int64_t nb = max_batches < 0 ? test.n_batches() : std::min(max_batches, test.n_batches());
+  for (int64_t i = 0; i < nb; ++i) {
+    data::Batch b = test.batch(i);
+    torch::Tensor logits = net.forward(b.images);
+    correct += logits.argmax(1).eq(b.labels).sum().item<int64_t>();
+    seen += b.labels.size(0);
+  }
+  net.train(was_training);
+  if (n_samples) *n_samples = seen;
+  if (seen == 0) throw Error("evaluation saw no samples (empty test set or max_batches = 0)");
+  return static_cast<double>(correct) / static_cast<double>(seen);
+}
+
+ChipEvalResult evaluate_on_chip(nn::Network& net, data::DataLoader& test,
+                                const std::shared_ptr<nn::AnalogContext>& ctx, const ChipEvalOptions& opt) {
+  if (opt.device_seeds < 1) throw Error("eval.device_seeds must be >= 1");
+  const auto t0 = std::chrono::steady_clock::now();
+  auto layers = net.analog_layers();
+  if (layers.empty()) throw Error("the network has no analog layers to put on the chip");
+  std::vector<nn::LayerMode> modes;
+  for (auto& l : layers) modes.push_back(l.layer->mode());
+
+  ChipEvalResult r;
+  net.set_mode(opt.digital_mode);
+  r.digital_accuracy = accuracy(net, test, opt.max_batches, &r.n_samples);
+
+  net.set_context(ctx);
+  net.set_mode(nn::LayerMode::Analog);
+  for (int64_t s = 0; s < opt.device_seeds; ++s) {
+    ctx->set_device_seed(static_cast<uint64_t>(s));
+    const bool first = s == 0;
+    net.reset_counts();
+    for (auto& l : layers) {
+      l.layer->reset_sqnr_probe();
+      l.layer->enable_sqnr_probe(first && opt.sqnr);
+    }
+    r.analog_accuracy.push_back(accuracy(net, test, opt.max_batches));
+    if (!first) continue;
+    const double n = static_cast<double>(r.n_samples);
+    r.counts_per_inference = scaled(net.total_counts(), n);
+    double worst = std::numeric_limits<double>::infinity();
+    for (auto& l : layers) {
+      LayerEval e;
+      e.name = l.name;
+      e.kind = l.layer->kind();
+      e.precision = l.layer->precision();
+      e.mapping = l.layer->mapping();
+      e.counts = scaled(l.layer->counts(), n);
+      e.sqnr_db = opt.sqnr ? l.layer->sqnr_db() : std::numeric_limits<double>::quiet_NaN();
+      r.n_arrays += e.mapping.n_arrays;
+      if (opt.sqnr && e.sqnr_db < worst) {
+        worst = e.sqnr_db;
+        r.worst_layer = e.name;
+      }
+      r.layers.push_back(std::move(e));
+    }
+  }
+  for (auto& l : layers) l.layer->enable_sqnr_probe(false);
+  double sum = 0;
+  for (double a : r.analog_accuracy) sum += a;
+  r.analog_mean = sum / static_cast<double>(r.analog_accuracy.size());
+  double ss = 0;
+  for (double a : r.analog_accuracy) ss += (a - r.analog_mean) * (a - r.analog_mean);
+  r.analog_std = r.analog_accuracy.size() > 1 ? std::sqrt(ss / static_cast<double>(r.analog_accuracy.size() - 1)) : 0.0;
+  for (size_t i = 0; i < layers.size(); ++i) layers[i].layer->set_mode(modes[i]);
+  r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  return r;
+}
+
+}  // namespace cimkit::pipeline

@@ -1,0 +1,139 @@
+// `cimkit run` end to end on a small slice of the real Fashion-MNIST (Debian's
+// dataset-fashion-mnist): the run folder, exactness on an ideal chip, refusing to clobber a run,
+// resuming, re-running from resolved_config.yaml, and config errors.
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include <array>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "data/dataset.hpp"
+
+namespace fs = std::filesystem;
+
+namespace {
+
+struct CliRun {
+  int code;
+  std::string output;
+};
+
+CliRun cimkit(const std::string& args) {
+  const std::string cmd = std::string(CIMKIT_BINARY) + " " + args + " 2>&1";
+  FILE* pipe = popen(cmd.c_str(), "r");
+  std::string out;
+  std::array<char, 4096> buf{};
+  while (fgets(buf.data(), buf.size(), pipe)) out += buf.data();
+  const int status = pclose(pipe);
+  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
+}
+
+std::string fresh(const std::string& name) {
+  const fs::path d = fs::path(CIMKIT_TEST_TMP) / name;
+  fs::remove_all(d);
+  fs::create_directories(d);
+  return d.string();
+}
+
+std::string read(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+// A small, fast job: an MLP on 512 training and 200 test images, one epoch, 2 device instances.
+std::string write_config(const std::string& dir, const std::string& chip, const std::string& extra = "") {
+  const std::string path = dir + "/job.yaml";
+  std::ofstream(path) << "seed: 3\nthreads: 2\nout: " << dir << "/run\n"
+                      << "chip: " << chip << "\n"
+                      << "model: {name: mlp, width: 0.5, weight_bits: 6, act_bits: 6, adc_bits: 8, first_last_bits: 8}\n"
+                      << "data: {name: fashion_mnist, train_limit: 512, test_limit: 200, val_fraction: 0.25}\n"
+                      << "train: {epochs: 2, batch_size: 64, optimizer: adam, lr: 0.003, weight_decay: 0, progress: plain}\n"
+                      << "eval: {device_seeds: 2}\n"
+                      << extra;
+  return path;
+}
+
+bool have_fashion_mnist() { return fs::exists(cimkit::data::default_data_dir("fashion_mnist")); }
+
+TEST(RunJob, WritesTheRunFolderAndIsExactOnAnIdealChip) {
+  if (!have_fashion_mnist()) GTEST_SKIP() << "dataset-fashion-mnist is not installed";
+  const std::string dir = fresh("run_ideal");
+  const std::string cfg = write_config(dir, "{preset: ideal}");
+  CliRun r = cimkit("run " + cfg);
+  ASSERT_EQ(r.code, 0) << r.output;
+  EXPECT_NE(r.output.find("analog on the chip"), std::string::npos) << r.output;
+  for (const char* f : {"summary.txt", "stats.json", "layers.csv", "resolved_config.yaml", "model.pt", "metrics.csv",
+                        "plots/training_curve.png", "checkpoints/last.pt"}) {
+    EXPECT_TRUE(fs::exists(dir + "/run/" + f)) << f;
+  }
+  const auto stats = nlohmann::json::parse(read(dir + "/run/stats.json"));
+  const double digital = stats["accuracy"]["digital"], analog = stats["accuracy"]["analog_mean"];
+  EXPECT_DOUBLE_EQ(analog, digital);  // ideal cells and a lossless ADC: bit-exact
+  EXPECT_DOUBLE_EQ(stats["accuracy"]["analog_std"].get<double>(), 0.0);
+  EXPECT_GT(digital, 0.3);  // two epochs on 384 images learn something (chance: 0.1)
+  EXPECT_EQ(stats["data"]["train"].get<int>(), 384);
+  EXPECT_EQ(stats["data"]["val"].get<int>(), 128);
+  EXPECT_EQ(stats["chip_eval"]["layers"].size(), 3u);
+  // layers.csv: a header and one row per analog layer.
+  std::istringstream csv(read(dir + "/run/layers.csv"));
+  std::string line;
+  int lines = 0;
+  while (std::getline(csv, line)) ++lines;
+  EXPECT_EQ(lines, 4);
+  EXPECT_EQ(read(dir + "/run/summary.txt").find("cimkit run"), 0u);
+
+  // The folder holds a checkpoint: a second run refuses, --resume continues (nothing left to
+  // train) and evaluates the same model to the same figures.
+  CliRun again = cimkit("run " + cfg);
+  EXPECT_EQ(again.code, 2);
+  EXPECT_NE(again.output.find("--resume"), std::string::npos) << again.output;
+  CliRun resumed = cimkit("run " + cfg + " --resume");
+  ASSERT_EQ(resumed.code, 0) << resumed.output;
+  const auto stats2 = nlohmann::json::parse(read(dir + "/run/stats.json"));
+  EXPECT_EQ(stats2["accuracy"]["digital"], stats["accuracy"]["digital"]);
+
+  // resolved_config.yaml re-runs the job exactly (into another folder).
+  CliRun rerun = cimkit("run " + dir + "/run/resolved_config.yaml --out " + dir + "/rerun");
+  ASSERT_EQ(rerun.code, 0) << rerun.output;
+  const auto stats3 = nlohmann::json::parse(read(dir + "/rerun/stats.json"));
+  EXPECT_EQ(stats3["accuracy"]["digital"], stats["accuracy"]["digital"]);
+  EXPECT_EQ(stats3["training"].size(), stats["training"].size());
+}
+
+TEST(RunJob, NoisyChipReportsSpreadOverDeviceInstances) {
+  if (!have_fashion_mnist()) GTEST_SKIP() << "dataset-fashion-mnist is not installed";
+  const std::string dir = fresh("run_noisy");
+  const std::string cfg = write_config(
+      dir, "{preset: default, device: {preset: realistic_reram, d2d_std: 0.2, stuck_on_rate: 0.01}, adc: {bits: 5}}");
+  CliRun r = cimkit("run " + cfg + " --set eval.device_seeds=3");
+  ASSERT_EQ(r.code, 0) << r.output;
+  const auto stats = nlohmann::json::parse(read(dir + "/run/stats.json"));
+  const auto per_seed = stats["accuracy"]["analog_per_device_seed"].get<std::vector<double>>();
+  ASSERT_EQ(per_seed.size(), 3u);
+  EXPECT_LT(stats["accuracy"]["analog_mean"].get<double>(), stats["accuracy"]["digital"].get<double>());
+  EXPECT_FALSE(stats["chip_eval"]["worst_layer"].get<std::string>().empty());
+}
+
+TEST(RunJob, ConfigErrorsNameTheKey) {
+  const std::string dir = fresh("run_errors");
+  const std::string cfg = write_config(dir, "{preset: ideal}");
+  CliRun bad_model = cimkit("run " + cfg + " --set model.name=lenet6");
+  EXPECT_EQ(bad_model.code, 2);
+  EXPECT_NE(bad_model.output.find("lenet5"), std::string::npos) << bad_model.output;
+  CliRun bad_key = cimkit("run " + cfg + " --set train.epoch=2");
+  EXPECT_EQ(bad_key.code, 2);
+  EXPECT_NE(bad_key.output.find("epochs"), std::string::npos) << bad_key.output;
+  CliRun bad_mode = cimkit("run " + cfg + " --set train.mode=analogue");
+  EXPECT_EQ(bad_mode.code, 2);
+  EXPECT_NE(bad_mode.output.find("train.mode"), std::string::npos) << bad_mode.output;
+  CliRun no_ckpt = cimkit("run " + cfg + " --resume");
+  EXPECT_EQ(no_ckpt.code, 2);
+  EXPECT_NE(no_ckpt.output.find("no checkpoint"), std::string::npos) << no_ckpt.output;
+}
+
+}  // namespace
