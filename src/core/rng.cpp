@@ -1,5 +1,11 @@
 #include "core/rng.hpp"
 
+#if defined(__GLIBC__)
+#include <malloc.h>
+#endif
+#include <cstdlib>
+#include <mutex>
+
 #include <ATen/Context.h>
 #include <ATen/CPUGeneratorImpl.h>
 
@@ -34,7 +40,19 @@ at::Generator make_generator(uint64_t seed, const torch::Device& device) {
   return g;
 }
 
+void configure_allocator() {
+  static std::once_flag once;
+  std::call_once(once, [] {
+#if defined(__GLIBC__)
+    if (!std::getenv("MALLOC_MMAP_THRESHOLD_")) mallopt(M_MMAP_THRESHOLD, 1 << 30);  // 1 GiB
+    if (!std::getenv("MALLOC_TRIM_THRESHOLD_")) mallopt(M_TRIM_THRESHOLD, 1 << 30);
+    if (!std::getenv("MALLOC_TOP_PAD_")) mallopt(M_TOP_PAD, 64 << 20);
+#endif
+  });
+}
+
 int set_threads(int n) {
+  configure_allocator();
   if (n <= 0) n = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   torch::set_num_threads(n);
   return torch::get_num_threads();

@@ -22,7 +22,15 @@ uint64_t derive_seed(uint64_t base, std::string_view name, uint64_t a = 0, uint6
 at::Generator make_generator(uint64_t seed, const torch::Device& device = torch::kCPU);
 
 // Sets LibTorch's intra-op thread count (LibTorch defaults to 1 on Debian). n <= 0 means one
-// per hardware core. Returns the count in force.
+// per hardware core. Returns the count in force. Also calls configure_allocator() (once).
 int set_threads(int n);
+
+// Keeps freed tensor memory in the process instead of returning it to the kernel: glibc serves
+// blocks above 128 KiB with fresh mmap()s by default, so every large temporary (the im2col
+// rows, partial sums and gradients of a training step) page-faults anew; measured on the
+// quickstart model, that made analog-in-the-loop training 5.7x slower (bench_train). Raises the
+// mmap and trim thresholds with mallopt (glibc; a no-op elsewhere). Environment settings
+// (MALLOC_MMAP_THRESHOLD_ etc.) are left alone when present.
+void configure_allocator();
 
 }  // namespace cimkit

@@ -49,6 +49,11 @@ std::string Precision::str() const { return fmt::format("w{}a{}adc{}", weight_bi
 AnalogContext::AnalogContext(std::shared_ptr<const Chip> chip, uint64_t seed)
     : chip_(std::move(chip)), seed_(seed) {
   if (!chip_) throw Error("AnalogContext needs a chip");
+  const ConfigNode resolved = chip_->resolved();
+  const ConfigNode* adc = resolved.find("adc");
+  if (adc && adc->has("range") && adc->find("range")->value() == "clipped" && adc->has("clip_k")) {
+    adc_clip_k_ = std::stod(adc->find("clip_k")->value());
+  }
 }
 
 std::shared_ptr<const Chip> AnalogContext::chip_for(const Precision& p, bool signed_input) const {
@@ -154,6 +159,12 @@ AnalogLayer::InputCodes AnalogLayer::input_codes(const torch::Tensor& x_rows) {
   return ic;
 }
 
+bool AnalogLayer::surrogate_active() const {
+  if (mode_ != LayerMode::Analog || !torch::GradMode::is_enabled()) return false;
+  const auto* module = dynamic_cast<const torch::nn::Module*>(this);
+  return module && module->is_training();
+}
+
 bool AnalogLayer::engine_stale() const {
   if (!engine_) return true;
   const Programmed& p = programmed_;
@@ -212,14 +223,14 @@ torch::Tensor AnalogLayer::analog_read(const torch::Tensor& x_rows) {
 }
 
 // Paper 003 eq. 2–3 on every row tile of `rows` inputs, differentiable through the quantisers'
-// straight-through estimators and the ADC's straight-through floor.
-torch::Tensor AnalogLayer::analog_surrogate(const torch::Tensor& x_rows) {
+// straight-through estimators and the ADC's straight-through floor. x_hat: fake-quantised input
+// rows [n, in] (code · s_x + β).
+torch::Tensor AnalogLayer::analog_surrogate(const torch::Tensor& x_hat) {
   if (!ctx_) throw Error("analog layer has no chip: call Network::set_context before analog mode");
   Quantizer& wq = weight_quantizer();
   Quantizer& xq = input_quantizer();
   const torch::Tensor w = weight_matrix();
   torch::Tensor w_hat = wq->forward(w);  // code · s_w
-  torch::Tensor x_hat = xq->forward(x_rows);
   // Scales (differentiable for learned steps) that turn fake-quantised values into codes.
   torch::Tensor s_w, s_x, beta;
   if (wq->step.defined()) {
@@ -230,8 +241,8 @@ torch::Tensor AnalogLayer::analog_surrogate(const torch::Tensor& x_rows) {
   if (xq->step.defined()) {
     s_x = xq->effective_step().reshape({1});
     if (xq->offset.defined()) beta = xq->offset;
-  } else {
-    s_x = minmax_scale(x_rows.detach(), precision_.act_bits, signed_input()).reshape({1});
+  } else {  // min-max: the largest |x̂| is the largest |x| (the top code is exact)
+    s_x = minmax_scale(x_hat.detach(), precision_.act_bits, signed_input()).reshape({1});
   }
   torch::Tensor w_code = w_hat / s_w;                                   // [out, in]
   torch::Tensor x_code = (beta.defined() ? x_hat - beta : x_hat) / s_x;  // [n, in]
@@ -240,42 +251,30 @@ torch::Tensor AnalogLayer::analog_surrogate(const torch::Tensor& x_rows) {
   if (tr.weight_noise > 0) {
     w_code = w_code + torch::randn_like(w_code) * (tr.weight_noise * wmax);
   }
-  const CrossbarSpec& spec = ctx_->base_chip()->spec();
-  const int64_t M = spec.rows, in = w.size(1), out = w.size(0), n = x_rows.size(0);
-  const int64_t T = (in + M - 1) / M;
-  const int64_t pad = T * M - in;
-  torch::Tensor xp = pad ? F::pad(x_code, F::PadFuncOptions({0, pad})) : x_code;
-  torch::Tensor wp = pad ? F::pad(w_code, F::PadFuncOptions({0, pad})) : w_code;
-  // Partial sums per row tile: [T, n, out].
-  torch::Tensor partial = torch::bmm(xp.reshape({n, T, M}).transpose(0, 1),
-                                     wp.reshape({out, T, M}).permute({1, 2, 0}));
-  const bool has_adc = ctx_->base_chip()->adc().bits() > 0;
+  const int64_t M = ctx_->base_chip()->spec().rows;
   double step = 0;
-  if (tr.adc_in_loop && has_adc) {
+  if (tr.adc_in_loop && ctx_->base_chip()->adc().bits() > 0) {
     const double x_top = signed_input() ? std::ldexp(1.0, precision_.act_bits - 1)
                                         : std::ldexp(1.0, precision_.act_bits) - 1;
-    step = 2.0 * static_cast<double>(M) * x_top * wmax / (std::ldexp(1.0, precision_.adc_bits) * adc_clip_k());
+    step = 2.0 * static_cast<double>(M) * x_top * wmax /
+           (std::ldexp(1.0, precision_.adc_bits) * ctx_->adc_clip_k());
   }
-  if (tr.output_noise > 0) {
-    const double sigma = tr.output_noise * (step > 0 ? step : 1.0);
-    partial = partial + torch::randn_like(partial) * sigma;
+  const double n_a = -std::ldexp(1.0, precision_.adc_bits - 1), p_a = std::ldexp(1.0, precision_.adc_bits - 1) - 1;
+  // Row tiles as views (split's backward concatenates the tiles' gradients into one tensor).
+  const auto x_tiles = x_code.split(M, 1);
+  const auto w_tiles = w_code.split(M, 1);
+  torch::Tensor acc;
+  for (size_t t = 0; t < x_tiles.size(); ++t) {
+    torch::Tensor partial = torch::matmul(x_tiles[t], w_tiles[t].t());  // [n, out]
+    if (tr.output_noise > 0) {
+      partial = partial + torch::randn_like(partial) * (tr.output_noise * (step > 0 ? step : 1.0));
+    }
+    if (step > 0) partial = ste_floor(torch::clamp(partial / step, n_a, p_a)) * step;
+    acc = acc.defined() ? acc + partial : partial;
   }
-  if (step > 0) {
-    const double n_a = -std::ldexp(1.0, precision_.adc_bits - 1), p_a = std::ldexp(1.0, precision_.adc_bits - 1) - 1;
-    partial = ste_floor(torch::clamp(partial / step, n_a, p_a)) * step;
-  }
-  torch::Tensor y = partial.sum(0) * (s_x * s_w.reshape({1, -1}));
+  torch::Tensor y = acc * (s_x * s_w.reshape({1, -1}));
   if (beta.defined()) y = y + beta * w_hat.sum(1).reshape({1, -1});
   return y;
-}
-
-double AnalogLayer::adc_clip_k() const {
-  const ConfigNode chip = ctx_->base_chip()->resolved();
-  const ConfigNode* adc = chip.find("adc");
-  if (adc && adc->has("range") && adc->find("range")->value() == "clipped" && adc->has("clip_k")) {
-    return std::stod(adc->find("clip_k")->value());
-  }
-  return 1.0;
 }
 
 torch::Tensor AnalogLayer::matmul_rows(const torch::Tensor& x_rows) {
@@ -287,9 +286,7 @@ torch::Tensor AnalogLayer::matmul_rows(const torch::Tensor& x_rows) {
     case LayerMode::Analog:
       break;
   }
-  auto* module = dynamic_cast<torch::nn::Module*>(this);
-  const bool training = module && module->is_training() && torch::GradMode::is_enabled();
-  if (training) return analog_surrogate(x_rows);
+  if (surrogate_active()) return analog_surrogate(input_quantizer()->forward(x_rows));
   torch::Tensor y = analog_read(x_rows);
   if (probe_on_) {
     torch::NoGradGuard no_grad;
@@ -434,11 +431,15 @@ torch::Tensor AnalogConv2dImpl::forward(const torch::Tensor& x) {
     case LayerMode::Analog:
       break;
   }
-  // im2col: rows [n·L, C·k·k] in the order of weight.reshape({out, C·k·k}).
+  // im2col: rows [n·L, C·k·k] in the order of weight.reshape({out, C·k·k}). In training the
+  // surrogate quantises the image before unfolding (k² fewer elements; padding stays exactly 0,
+  // as in quantised mode).
   const int64_t n = x.size(0);
-  torch::Tensor cols = F::unfold(x, F::UnfoldFuncOptions({k, k}).padding(o.padding()).stride(o.stride()));
+  const bool surrogate = surrogate_active();
+  const torch::Tensor src = surrogate ? xq->forward(x) : x;
+  torch::Tensor cols = F::unfold(src, F::UnfoldFuncOptions({k, k}).padding(o.padding()).stride(o.stride()));
   torch::Tensor rows = cols.transpose(1, 2).reshape({-1, cols.size(1)});
-  torch::Tensor y = matmul_rows(rows);  // [n·L, out]
+  torch::Tensor y = surrogate ? analog_surrogate(rows) : matmul_rows(rows);  // [n·L, out]
   y = y.reshape({n, h_out * w_out, o.out_channels()}).transpose(1, 2).reshape({n, o.out_channels(), h_out, w_out});
   if (bias.defined()) y = y + bias.reshape({1, -1, 1, 1});
   return y;

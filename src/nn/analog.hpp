@@ -91,8 +91,11 @@ class AnalogContext {
   const OperatingConditions& operating() const { return operating_; }
 
   AnalogTraining training;
+  // k of paper 003 eq. 3: the chip ADC's clip factor when its range is `clipped`, else 1.
+  double adc_clip_k() const { return adc_clip_k_; }
 
  private:
+  double adc_clip_k_ = 1.0;
   std::shared_ptr<const Chip> chip_;
   uint64_t seed_ = 0, device_seed_ = 0, generation_ = 1;
   OperatingConditions operating_;
@@ -167,12 +170,13 @@ class AnalogLayer {
   };
   InputCodes input_codes(const torch::Tensor& x_rows);
   torch::Tensor analog_read(const torch::Tensor& x_rows);       // exact engine, no grad
-  torch::Tensor analog_surrogate(const torch::Tensor& x_rows);  // differentiable, training
+  // Differentiable surrogate (training) on fake-quantised input rows x̂ [n, in].
+  torch::Tensor analog_surrogate(const torch::Tensor& x_hat_rows);
   // The weight quantiser's symmetric settings follow precision_ (called by set_precision).
   void apply_precision();
   bool engine_stale() const;
-  // k of paper 003 eq. 3: the chip ADC's clip factor when its range is `clipped`, else 1.
-  double adc_clip_k() const;
+  // Analog mode, training, gradients on: the differentiable surrogate replaces the chip read.
+  bool surrogate_active() const;
 
   LayerMode mode_ = LayerMode::Float;
   Precision precision_;
