@@ -47,11 +47,15 @@ Schema train_schema() {
            "Layer mode while training: float, quantised (fake-quant QAT, straight-through) or analog (the chip "
            "surrogate: ADC in the loop with a straight-through floor, paper 003 eq. 2-3, and noise injection)")
       .def(std::string("quantised"));
-  s.boolean("adc_in_loop", "analog mode: quantise each row tile's partial sum with the layer's ADC (paper 003 eq. 2)")
+  s.boolean("adc_in_loop", "analog mode: the layer's ADC in the forward pass (else the exact product of the codes)")
       .def(true);
+  s.choice("adc_model", {"chip", "tile"},
+           "analog mode: chip = the forward value is the chip's digital result (same slicing and ADC, ideal cells) with a "
+           "straight-through backward; tile = paper 003 eq. 2-3 on un-sliced row-tile partial sums")
+      .def(std::string("chip"));
   s.real("weight_noise", "analog mode: std of Gaussian noise added to the weight codes, as a fraction of the largest code")
       .range(0.0, 1.0).def(0.0);
-  s.real("output_noise", "analog mode: std of Gaussian noise added to each partial sum, in ADC steps")
+  s.real("output_noise", "analog mode: std of Gaussian noise per partial sum in ADC steps (tile) or per output in output LSBs (chip)")
       .range(0.0, 100.0).def(0.0);
   s.string("pretrained", "state_dict file (Python torch.save or cimkit model.pt) loaded before training (empty: none)")
       .def(std::string(""));
@@ -200,6 +204,7 @@ int run_job(const JobArgs& args, std::ostream& term) {
   ctx->training.adc_in_loop = tp.get_bool("adc_in_loop");
   ctx->training.weight_noise = tp.get_real("weight_noise");
   ctx->training.output_noise = tp.get_real("output_noise");
+  ctx->training.adc_model = tp.get_string("adc_model") == "tile" ? nn::SurrogateAdc::Tile : nn::SurrogateAdc::Chip;
   net->set_context(ctx);
   if (!tp.get_string("pretrained").empty()) {
     nn::ImportReport rep = nn::load_state_dict(*net, tp.get_string("pretrained"), nn::ImportOptions{});
@@ -230,10 +235,12 @@ int run_job(const JobArgs& args, std::ostream& term) {
   const auto t_train = Clock::now();
   train::Trainer trainer(net, topt, rc.seed, torch::kCPU, out_dir);
   trainer.set_progress_stream(&std::cerr, isatty(STDERR_FILENO) != 0);
-  train::StopSignalGuard signals(trainer);
   if (args.resume) trainer.resume(ckpt.string());
   train::TrainResult tr;
   if (topt.epochs > 0) {
+    // Ctrl-C / SIGTERM stop training gracefully (checkpoint, exit 130); outside training they
+    // keep their default action.
+    train::StopSignalGuard signals(trainer);
     term << fmt::format("training: {} epochs in {} mode, {} {}, lr {}, batch {}\n", topt.epochs, to_string(train_mode),
                         train::to_string(topt.optimizer), train::to_string(topt.schedule), format_double(topt.lr),
                         topt.batch_size);

@@ -19,16 +19,20 @@ LayerMode parse_layer_mode(const std::string& name, const std::string& key) {
   if (name == "quantised" || name == "quantized" || name == "qat") return LayerMode::Quantised;
   if (name == "analog") return LayerMode::Analog;
   const std::vector<std::string> allowed = {"float", "quantised", "analog"};
-  throw Error(fmt::format("{} = '{}' is not a layer mode; allowed: float, quantised (or quantized, "
-                          "qat), analog{}",
-                          key, name, did_you_mean(name, allowed)));
+  throw Error(
+      fmt::format("{} = '{}' is not a layer mode; allowed: float, quantised (or quantized, "
+                  "qat), analog{}",
+                  key, name, did_you_mean(name, allowed)));
 }
 
 std::string to_string(LayerMode mode) {
   switch (mode) {
-    case LayerMode::Float: return "float";
-    case LayerMode::Quantised: return "quantised";
-    case LayerMode::Analog: return "analog";
+    case LayerMode::Float:
+      return "float";
+    case LayerMode::Quantised:
+      return "quantised";
+    case LayerMode::Analog:
+      return "analog";
   }
   return "?";
 }
@@ -37,12 +41,15 @@ void Precision::check(const std::string& key) const {
   auto bad = [&](const char* what, int v, const char* allowed) {
     throw Error(fmt::format("{}.{} = {}; allowed: {}", key, what, v, allowed));
   };
-  if (weight_bits < 2 || weight_bits > 16) bad("weight_bits", weight_bits, "2..16 (signed, sign included)");
+  if (weight_bits < 2 || weight_bits > 16)
+    bad("weight_bits", weight_bits, "2..16 (signed, sign included)");
   if (act_bits < 1 || act_bits > 16) bad("act_bits", act_bits, "1..16");
   if (adc_bits < 1 || adc_bits > 16) bad("adc_bits", adc_bits, "1..16");
 }
 
-std::string Precision::str() const { return fmt::format("w{}a{}adc{}", weight_bits, act_bits, adc_bits); }
+std::string Precision::str() const {
+  return fmt::format("w{}a{}adc{}", weight_bits, act_bits, adc_bits);
+}
 
 // ---- context ---------------------------------------------------------------------------------
 
@@ -56,10 +63,12 @@ AnalogContext::AnalogContext(std::shared_ptr<const Chip> chip, uint64_t seed)
   }
 }
 
-std::shared_ptr<const Chip> AnalogContext::chip_for(const Precision& p, bool signed_input) const {
+std::shared_ptr<const Chip> AnalogContext::chip_for(const Precision& p, bool signed_input,
+                                                    bool ideal_cells) const {
   p.check();
   std::lock_guard<std::mutex> lock(mu_);
-  const auto key = std::make_tuple(p.weight_bits, p.act_bits, p.adc_bits, signed_input);
+  const auto key =
+      std::make_tuple(p.weight_bits, p.act_bits, p.adc_bits, signed_input, ideal_cells);
   if (auto it = cache_.find(key); it != cache_.end()) return it->second;
   ConfigNode node = chip_->resolved();
   const SourceLoc loc{"<layer precision>", 0};
@@ -69,7 +78,13 @@ std::shared_ptr<const Chip> AnalogContext::chip_for(const Precision& p, bool sig
   xbar->set("input_encoding", ConfigNode::scalar(signed_input ? "offset" : "unsigned", loc));
   // An ideal ADC has no resolution to set; a real one takes the layer's ADC bits.
   ConfigNode* adc = node.find("adc");
-  if (adc && adc->has("bits")) adc->set("bits", ConfigNode::scalar(std::to_string(p.adc_bits), loc));
+  if (adc && adc->has("bits"))
+    adc->set("bits", ConfigNode::scalar(std::to_string(p.adc_bits), loc));
+  if (ideal_cells) {
+    ConfigNode dev = ConfigNode::map(loc);
+    dev.set("impl", ConfigNode::scalar("ideal", loc));
+    node.set("device", dev);
+  }
   auto chip = Chip::from_config(node, "chip");
   cache_.emplace(key, chip);
   return chip;
@@ -131,10 +146,12 @@ std::pair<torch::Tensor, torch::Tensor> AnalogLayer::weight_codes() {
     scale = q->effective_step().detach().to(torch::kFloat64).reshape({-1});
   } else {  // min-max (also the chip's own quantisation when the layer has none)
     scale = minmax_scale(w.to(torch::kFloat64), precision_.weight_bits, true,
-                         q->options.channels() > 0 ? 0 : -1).reshape({-1});
+                         q->options.channels() > 0 ? 0 : -1)
+                .reshape({-1});
   }
   if (scale.numel() == 1) scale = scale.expand({w.size(0)}).contiguous();
-  torch::Tensor codes = torch::round(w.to(torch::kFloat64) / scale.unsqueeze(1)).clamp(-r.q_p, r.q_p);
+  torch::Tensor codes =
+      torch::round(w.to(torch::kFloat64) / scale.unsqueeze(1)).clamp(-r.q_p, r.q_p);
   return {codes, scale};
 }
 
@@ -177,9 +194,18 @@ bool AnalogLayer::engine_stale() const {
 }
 
 void AnalogLayer::program() {
+  if (engine_ && !engine_stale()) {
+    engine_->program();
+    return;
+  }
+  build_engine();
+}
+
+void AnalogLayer::build_engine() {
   if (!ctx_) {
-    throw Error("analog layer has no chip: call Network::set_context (or AnalogLayer::set_context) "
-                "before analog mode");
+    throw Error(
+        "analog layer has no chip: call Network::set_context (or AnalogLayer::set_context) "
+        "before analog mode");
   }
   auto [codes, scale] = weight_codes();
   CrossbarLayer::Options o;
@@ -202,7 +228,7 @@ void AnalogLayer::program() {
 }
 
 CrossbarLayer& AnalogLayer::engine() {
-  if (engine_stale()) program();
+  if (engine_stale()) build_engine();
   return *engine_;
 }
 
@@ -218,13 +244,15 @@ torch::Tensor AnalogLayer::analog_read(const torch::Tensor& x_rows) {
   counts_.add(r.counts);
   const torch::Tensor& s_w = programmed_.scale;  // [out] float64
   torch::Tensor y = r.y_int * (s_w * ic.scale).unsqueeze(0);
-  if (ic.offset != 0.0) y = y + ic.offset * (programmed_.codes * s_w.unsqueeze(1)).sum(1).unsqueeze(0);
+  if (ic.offset != 0.0)
+    y = y + ic.offset * (programmed_.codes * s_w.unsqueeze(1)).sum(1).unsqueeze(0);
   return y.to(x_rows.scalar_type());
 }
 
-// Paper 003 eq. 2–3 on every row tile of `rows` inputs, differentiable through the quantisers'
-// straight-through estimators and the ADC's straight-through floor. x_hat: fake-quantised input
-// rows [n, in] (code · s_x + β).
+// The chip in training, differentiable through the quantisers' straight-through estimators:
+// either the chip's own digital result with a straight-through backward (SurrogateAdc::Chip), or
+// paper 003 eq. 2–3 on every row tile of `rows` inputs with the ADC's straight-through floor
+// (SurrogateAdc::Tile). x_hat: fake-quantised input rows [n, in] (code · s_x + β).
 torch::Tensor AnalogLayer::analog_surrogate(const torch::Tensor& x_hat) {
   if (!ctx_) throw Error("analog layer has no chip: call Network::set_context before analog mode");
   Quantizer& wq = weight_quantizer();
@@ -236,7 +264,9 @@ torch::Tensor AnalogLayer::analog_surrogate(const torch::Tensor& x_hat) {
   if (wq->step.defined()) {
     s_w = wq->effective_step().reshape({-1, 1});
   } else {
-    s_w = minmax_scale(w.detach(), precision_.weight_bits, true, wq->options.channels() > 0 ? 0 : -1).reshape({-1, 1});
+    s_w =
+        minmax_scale(w.detach(), precision_.weight_bits, true, wq->options.channels() > 0 ? 0 : -1)
+            .reshape({-1, 1});
   }
   if (xq->step.defined()) {
     s_x = xq->effective_step().reshape({1});
@@ -244,12 +274,44 @@ torch::Tensor AnalogLayer::analog_surrogate(const torch::Tensor& x_hat) {
   } else {  // min-max: the largest |x̂| is the largest |x| (the top code is exact)
     s_x = minmax_scale(x_hat.detach(), precision_.act_bits, signed_input()).reshape({1});
   }
-  torch::Tensor w_code = w_hat / s_w;                                   // [out, in]
+  torch::Tensor w_code = w_hat / s_w;                                    // [out, in]
   torch::Tensor x_code = (beta.defined() ? x_hat - beta : x_hat) / s_x;  // [n, in]
   const AnalogTraining& tr = ctx_->training;
   const double wmax = std::ldexp(1.0, precision_.weight_bits - 1) - 1;
   if (tr.weight_noise > 0) {
     w_code = w_code + torch::randn_like(w_code) * (tr.weight_noise * wmax);
+  }
+  torch::Tensor acc;  // [n, out] in code units
+  if (tr.adc_model == SurrogateAdc::Chip) {
+    const torch::Tensor y_lin = torch::matmul(x_code, w_code.t());
+    acc = y_lin;
+    if (tr.adc_in_loop) {
+      torch::Tensor y_chip;
+      {
+        torch::NoGradGuard no_grad;
+        const QuantRange xr = xq->range();
+        const double x_lo =
+            xq->step.defined()
+                ? -xr.q_n
+                : (signed_input() ? -(std::ldexp(1.0, precision_.act_bits - 1) - 1) : 0.0);
+        const double x_hi = xq->step.defined()
+                                ? xr.q_p
+                                : (signed_input() ? std::ldexp(1.0, precision_.act_bits - 1) - 1
+                                                  : std::ldexp(1.0, precision_.act_bits) - 1);
+        CrossbarLayer::Options o;
+        o.integer_codes = true;
+        CrossbarLayer replica(ctx_->chip_for(precision_, signed_input(), /*ideal_cells=*/true),
+                              torch::round(w_code.detach()).clamp(-wmax, wmax), o);
+        const torch::Tensor xi = torch::round(x_code.detach()).clamp(x_lo, x_hi);
+        replica.calibrate(xi);  // no-op unless the ADC range is calibrated
+        y_chip = replica.forward(xi).y_int.to(y_lin.scalar_type());
+      }
+      acc = y_chip + (y_lin - y_lin.detach());  // chip value forward, straight-through backward
+    }
+    if (tr.output_noise > 0) acc = acc + torch::randn_like(acc) * tr.output_noise;
+    torch::Tensor y = acc * (s_x * s_w.reshape({1, -1}));
+    if (beta.defined()) y = y + beta * w_hat.sum(1).reshape({1, -1});
+    return y;
   }
   const int64_t M = ctx_->base_chip()->spec().rows;
   double step = 0;
@@ -259,11 +321,11 @@ torch::Tensor AnalogLayer::analog_surrogate(const torch::Tensor& x_hat) {
     step = 2.0 * static_cast<double>(M) * x_top * wmax /
            (std::ldexp(1.0, precision_.adc_bits) * ctx_->adc_clip_k());
   }
-  const double n_a = -std::ldexp(1.0, precision_.adc_bits - 1), p_a = std::ldexp(1.0, precision_.adc_bits - 1) - 1;
+  const double n_a = -std::ldexp(1.0, precision_.adc_bits - 1),
+               p_a = std::ldexp(1.0, precision_.adc_bits - 1) - 1;
   // Row tiles as views (split's backward concatenates the tiles' gradients into one tensor).
   const auto x_tiles = x_code.split(M, 1);
   const auto w_tiles = w_code.split(M, 1);
-  torch::Tensor acc;
   for (size_t t = 0; t < x_tiles.size(); ++t) {
     torch::Tensor partial = torch::matmul(x_tiles[t], w_tiles[t].t());  // [n, out]
     if (tr.output_noise > 0) {
@@ -282,7 +344,8 @@ torch::Tensor AnalogLayer::matmul_rows(const torch::Tensor& x_rows) {
     case LayerMode::Float:
       return torch::matmul(x_rows, weight_matrix().t());
     case LayerMode::Quantised:
-      return torch::matmul(input_quantizer()->forward(x_rows), weight_quantizer()->forward(weight_matrix()).t());
+      return torch::matmul(input_quantizer()->forward(x_rows),
+                           weight_quantizer()->forward(weight_matrix()).t());
     case LayerMode::Analog:
       break;
   }
@@ -290,7 +353,8 @@ torch::Tensor AnalogLayer::matmul_rows(const torch::Tensor& x_rows) {
   torch::Tensor y = analog_read(x_rows);
   if (probe_on_) {
     torch::NoGradGuard no_grad;
-    const torch::Tensor yd = torch::matmul(input_quantizer()->forward(x_rows), weight_quantizer()->forward(weight_matrix()).t())
+    const torch::Tensor yd = torch::matmul(input_quantizer()->forward(x_rows),
+                                           weight_quantizer()->forward(weight_matrix()).t())
                                  .to(torch::kFloat64);
     const torch::Tensor ya = y.to(torch::kFloat64);
     // The analog read folds an LSQ+ offset digitally; min-max layers are compared with min-max.
@@ -298,7 +362,8 @@ torch::Tensor AnalogLayer::matmul_rows(const torch::Tensor& x_rows) {
     if (!weight_quantizer()->step.defined() || !input_quantizer()->step.defined()) {
       ref = torch::matmul(fake_quant_minmax(x_rows, precision_.act_bits, signed_input()),
                           fake_quant_minmax(weight_matrix(), precision_.weight_bits, true,
-                                            weight_quantizer()->options.channels() > 0 ? 0 : -1).t())
+                                            weight_quantizer()->options.channels() > 0 ? 0 : -1)
+                              .t())
                 .to(torch::kFloat64);
     }
     probe_signal_ += ref.square().sum().item<double>();
@@ -342,29 +407,36 @@ AnalogLinearImpl::AnalogLinearImpl(AnalogLinearOptions options_) : options(std::
 
 void AnalogLinearImpl::reset() {
   if (options.in_features() < 1 || options.out_features() < 1) {
-    throw ShapeError(fmt::format("AnalogLinear: in_features = {} and out_features = {} must be >= 1",
-                                 options.in_features(), options.out_features()));
+    throw ShapeError(
+        fmt::format("AnalogLinear: in_features = {} and out_features = {} must be >= 1",
+                    options.in_features(), options.out_features()));
   }
   options.precision().check("precision");
   precision_ = options.precision();
-  weight = register_parameter("weight", torch::empty({options.out_features(), options.in_features()}));
-  bias = options.bias() ? register_parameter("bias", torch::empty({options.out_features()})) : torch::Tensor();
-  wq = register_module("wq", make_quantizer(options.quant(), precision_.weight_bits, true, true,
-                                            options.per_channel() ? options.out_features() : 0,
-                                            QuantRole::weight));
-  xq = register_module("xq", make_quantizer(options.quant(), precision_.act_bits, options.signed_input(),
-                                            false, 0, QuantRole::activation));
+  weight =
+      register_parameter("weight", torch::empty({options.out_features(), options.in_features()}));
+  bias = options.bias() ? register_parameter("bias", torch::empty({options.out_features()}))
+                        : torch::Tensor();
+  wq = register_module(
+      "wq", make_quantizer(options.quant(), precision_.weight_bits, true, true,
+                           options.per_channel() ? options.out_features() : 0, QuantRole::weight));
+  xq = register_module(
+      "xq", make_quantizer(options.quant(), precision_.act_bits, options.signed_input(), false, 0,
+                           QuantRole::activation));
   reset_parameters();
   engine_.reset();
 }
 
-void AnalogLinearImpl::reset_parameters() { init_like_torch(weight, bias, options.in_features()); }
+void AnalogLinearImpl::reset_parameters() {
+  init_like_torch(weight, bias, options.in_features());
+}
 
 torch::Tensor AnalogLinearImpl::forward(const torch::Tensor& x) {
   const bool vec = x.dim() == 1;
   if ((x.dim() != 1 && x.dim() != 2) || x.size(-1) != options.in_features()) {
     throw ShapeError(fmt::format("AnalogLinear: input must be [n, {}] (or [{}]), got [{}]",
-                                 options.in_features(), options.in_features(), fmt::join(x.sizes(), ", ")));
+                                 options.in_features(), options.in_features(),
+                                 fmt::join(x.sizes(), ", ")));
   }
   const torch::Tensor rows = vec ? x.unsqueeze(0) : x;
   torch::Tensor y = matmul_rows(rows);
@@ -374,8 +446,9 @@ torch::Tensor AnalogLinearImpl::forward(const torch::Tensor& x) {
 
 void AnalogLinearImpl::pretty_print(std::ostream& stream) const {
   stream << "cimkit::nn::AnalogLinear(in_features=" << options.in_features()
-         << ", out_features=" << options.out_features() << ", bias=" << (options.bias() ? "true" : "false")
-         << ", mode=" << to_string(mode_) << ", precision=" << precision_.str() << ")";
+         << ", out_features=" << options.out_features()
+         << ", bias=" << (options.bias() ? "true" : "false") << ", mode=" << to_string(mode_)
+         << ", precision=" << precision_.str() << ")";
 }
 
 // ---- AnalogConv2d ----------------------------------------------------------------------------
@@ -386,42 +459,49 @@ AnalogConv2dImpl::AnalogConv2dImpl(AnalogConv2dOptions options_) : options(std::
 
 void AnalogConv2dImpl::reset() {
   const auto& o = options;
-  if (o.in_channels() < 1 || o.out_channels() < 1 || o.kernel_size() < 1 || o.stride() < 1 || o.padding() < 0) {
-    throw ShapeError(fmt::format("AnalogConv2d: in_channels = {}, out_channels = {}, kernel_size = {} and "
-                                 "stride = {} must be >= 1, padding = {} >= 0",
-                                 o.in_channels(), o.out_channels(), o.kernel_size(), o.stride(), o.padding()));
+  if (o.in_channels() < 1 || o.out_channels() < 1 || o.kernel_size() < 1 || o.stride() < 1 ||
+      o.padding() < 0) {
+    throw ShapeError(
+        fmt::format("AnalogConv2d: in_channels = {}, out_channels = {}, kernel_size = {} and "
+                    "stride = {} must be >= 1, padding = {} >= 0",
+                    o.in_channels(), o.out_channels(), o.kernel_size(), o.stride(), o.padding()));
   }
   o.precision().check("precision");
   precision_ = o.precision();
-  weight = register_parameter("weight", torch::empty({o.out_channels(), o.in_channels(), o.kernel_size(), o.kernel_size()}));
+  weight = register_parameter("weight", torch::empty({o.out_channels(), o.in_channels(),
+                                                      o.kernel_size(), o.kernel_size()}));
   bias = o.bias() ? register_parameter("bias", torch::empty({o.out_channels()})) : torch::Tensor();
-  wq = register_module("wq", make_quantizer(o.quant(), precision_.weight_bits, true, true,
-                                            o.per_channel() ? o.out_channels() : 0, QuantRole::weight));
-  xq = register_module("xq", make_quantizer(o.quant(), precision_.act_bits, o.signed_input(), false, 0,
-                                            QuantRole::activation));
+  wq = register_module("wq",
+                       make_quantizer(o.quant(), precision_.weight_bits, true, true,
+                                      o.per_channel() ? o.out_channels() : 0, QuantRole::weight));
+  xq = register_module("xq", make_quantizer(o.quant(), precision_.act_bits, o.signed_input(), false,
+                                            0, QuantRole::activation));
   reset_parameters();
   engine_.reset();
 }
 
 void AnalogConv2dImpl::reset_parameters() {
-  init_like_torch(weight, bias, options.in_channels() * options.kernel_size() * options.kernel_size());
+  init_like_torch(weight, bias,
+                  options.in_channels() * options.kernel_size() * options.kernel_size());
 }
 
 torch::Tensor AnalogConv2dImpl::forward(const torch::Tensor& x) {
   const auto& o = options;
   if (x.dim() != 4 || x.size(1) != o.in_channels()) {
-    throw ShapeError(fmt::format("AnalogConv2d: input must be [n, {}, H, W], got [{}]", o.in_channels(),
-                                 fmt::join(x.sizes(), ", ")));
+    throw ShapeError(fmt::format("AnalogConv2d: input must be [n, {}, H, W], got [{}]",
+                                 o.in_channels(), fmt::join(x.sizes(), ", ")));
   }
   const int64_t k = o.kernel_size();
   const int64_t h_out = (x.size(2) + 2 * o.padding() - k) / o.stride() + 1;
   const int64_t w_out = (x.size(3) + 2 * o.padding() - k) / o.stride() + 1;
   if (h_out < 1 || w_out < 1) {
-    throw ShapeError(fmt::format("AnalogConv2d: a {}x{} input is smaller than the {}x{} kernel with padding {}",
-                                 x.size(2), x.size(3), k, k, o.padding()));
+    throw ShapeError(
+        fmt::format("AnalogConv2d: a {}x{} input is smaller than the {}x{} kernel with padding {}",
+                    x.size(2), x.size(3), k, k, o.padding()));
   }
   auto conv = [&](const torch::Tensor& in, const torch::Tensor& w) {
-    return F::conv2d(in, w, F::Conv2dFuncOptions().bias(bias).stride(o.stride()).padding(o.padding()));
+    return F::conv2d(in, w,
+                     F::Conv2dFuncOptions().bias(bias).stride(o.stride()).padding(o.padding()));
   };
   switch (mode_) {
     case LayerMode::Float:
@@ -437,10 +517,13 @@ torch::Tensor AnalogConv2dImpl::forward(const torch::Tensor& x) {
   const int64_t n = x.size(0);
   const bool surrogate = surrogate_active();
   const torch::Tensor src = surrogate ? xq->forward(x) : x;
-  torch::Tensor cols = F::unfold(src, F::UnfoldFuncOptions({k, k}).padding(o.padding()).stride(o.stride()));
+  torch::Tensor cols =
+      F::unfold(src, F::UnfoldFuncOptions({k, k}).padding(o.padding()).stride(o.stride()));
   torch::Tensor rows = cols.transpose(1, 2).reshape({-1, cols.size(1)});
   torch::Tensor y = surrogate ? analog_surrogate(rows) : matmul_rows(rows);  // [n·L, out]
-  y = y.reshape({n, h_out * w_out, o.out_channels()}).transpose(1, 2).reshape({n, o.out_channels(), h_out, w_out});
+  y = y.reshape({n, h_out * w_out, o.out_channels()})
+          .transpose(1, 2)
+          .reshape({n, o.out_channels(), h_out, w_out});
   if (bias.defined()) y = y + bias.reshape({1, -1, 1, 1});
   return y;
 }
@@ -448,9 +531,9 @@ torch::Tensor AnalogConv2dImpl::forward(const torch::Tensor& x) {
 void AnalogConv2dImpl::pretty_print(std::ostream& stream) const {
   const auto& o = options;
   stream << "cimkit::nn::AnalogConv2d(" << o.in_channels() << ", " << o.out_channels()
-         << ", kernel_size=" << o.kernel_size() << ", stride=" << o.stride() << ", padding=" << o.padding()
-         << ", bias=" << (o.bias() ? "true" : "false") << ", mode=" << to_string(mode_)
-         << ", precision=" << precision_.str() << ")";
+         << ", kernel_size=" << o.kernel_size() << ", stride=" << o.stride()
+         << ", padding=" << o.padding() << ", bias=" << (o.bias() ? "true" : "false")
+         << ", mode=" << to_string(mode_) << ", precision=" << precision_.str() << ")";
 }
 
 // ---- Network ---------------------------------------------------------------------------------
@@ -481,7 +564,8 @@ void Network::set_precisions(const std::vector<Precision>& p) {
     throw Error(fmt::format("set_precisions: {} precisions given for a network of {} analog layers",
                             p.size(), layers.size()));
   }
-  for (size_t i = 0; i < p.size(); ++i) p[i].check(fmt::format("precision of layer {} ({})", i, layers[i].name));
+  for (size_t i = 0; i < p.size(); ++i)
+    p[i].check(fmt::format("precision of layer {} ({})", i, layers[i].name));
   for (size_t i = 0; i < p.size(); ++i) layers[i].layer->set_precision(p[i]);
 }
 

@@ -13,12 +13,12 @@
 //              with drift and temperature applied at read time. Reprogrammed when the weights,
 //              quantiser steps, precision or device seed change, or on program().
 //              training (grad enabled and is_training()): a differentiable surrogate of the chip
-//              (paper 003 §3.1): per row tile of `rows` inputs, the partial sum of codes
-//              y_t = <x̄, w̄> goes through the ADC quantiser ȳ = Δ_a·⌊clip(y_t/Δ_a, n_a, p_a)⌋
-//              (eq. 2, straight-through floor) with Δ_a from eq. 3 (k = the chip ADC's clip
-//              factor, 1 for a full-scale ADC), plus optional Gaussian weight and output noise
-//              (AnalogTraining). The exact bit-sliced engine is not differentiable; the surrogate
-//              is what the ADC-in-the-loop literature trains with.
+//              with the ADC in the loop (AnalogTraining): by default the forward value is the
+//              chip's digital result (the layer's codes through a replica of its chip with ideal
+//              cells: same slicing, same ADC per slice) and the backward pass is straight-through;
+//              or paper 003 §3.1's model, per row tile of `rows` inputs the partial sum of codes
+//              y_t = <x̄, w̄> through ȳ = Δ_a·⌊clip(y_t/Δ_a, n_a, p_a)⌋ (eq. 2, straight-through
+//              floor) with Δ_a from eq. 3. Optional Gaussian weight and output noise.
 //
 // Weights are quantised symmetrically (codes in ±(2^(b−1)−1)): the chip's differential pairs store
 // magnitudes, so LSQ's extra code −2^(b−1) does not exist on it (paper 003 assumes symmetric
@@ -63,10 +63,24 @@ struct Precision {
 };
 
 // Analog-mode training: the surrogate's ADC and noise injection (ignored at evaluation).
+// How the training surrogate models the ADC.
+//   chip  the forward value is the chip's own digital result: the layer's integer codes read
+//         through a replica of its chip with ideal cells (the engine's integer path: the same
+//         weight and input slicing, the same ADC on every slice's partial sum, shift-add), so a
+//         bit-sliced chip whose ADC is lossless costs nothing and a lossy one shows its real
+//         error; the backward pass is straight-through (∂y/∂codes of the exact product x̄·w̄).
+//   tile  paper 003 eq. 2–3 as written: each row tile's un-sliced partial sum of codes goes
+//         through a signed ADC with step Δ_a = 2M(2^b_x − 1)(2^(b_w−1) − 1)/(2^b_a·k) and a
+//         straight-through floor. This is RAOQ's model of arrays whose cells and DACs hold whole
+//         codes; on a bit-sliced chip it is far coarser than the chip.
+enum class SurrogateAdc { Chip, Tile };
+
 struct AnalogTraining {
-  bool adc_in_loop = true;    // ADC quantiser on each row tile's partial sum (paper 003 eq. 2)
+  bool adc_in_loop = true;    // the ADC in the forward pass (else the exact product x̄·w̄)
+  SurrogateAdc adc_model = SurrogateAdc::Chip;
   double weight_noise = 0.0;  // std of additive Gaussian noise on weight codes, × max code
-  double output_noise = 0.0;  // std of additive Gaussian noise on each partial sum, × ADC step
+  double output_noise = 0.0;  // tile: std of Gaussian noise on each partial sum, × ADC step;
+                              // chip: std of Gaussian noise on each output, in output LSBs
 };
 
 // Shared by the analog layers of one network: the chip, the run seed, the device seed
@@ -77,8 +91,9 @@ class AnalogContext {
 
   const std::shared_ptr<const Chip>& base_chip() const { return chip_; }
   // The base chip with crossbar.weight_bits/input_bits, adc.bits and (for signed inputs)
-  // crossbar.input_encoding = offset set from `p`; cached per (p, signed_input).
-  std::shared_ptr<const Chip> chip_for(const Precision& p, bool signed_input) const;
+  // crossbar.input_encoding = offset set from `p`, and with ideal cells when `ideal_cells`
+  // (the training surrogate's replica); cached per (p, signed_input, ideal_cells).
+  std::shared_ptr<const Chip> chip_for(const Precision& p, bool signed_input, bool ideal_cells = false) const;
 
   uint64_t seed() const { return seed_; }
   // A new device instance: every layer reprograms with fresh D2D traits on its next analog read.
@@ -100,7 +115,7 @@ class AnalogContext {
   uint64_t seed_ = 0, device_seed_ = 0, generation_ = 1;
   OperatingConditions operating_;
   mutable std::mutex mu_;
-  mutable std::map<std::tuple<int, int, int, bool>, std::shared_ptr<const Chip>> cache_;
+  mutable std::map<std::tuple<int, int, int, bool, bool>, std::shared_ptr<const Chip>> cache_;
 };
 
 // What every analog layer offers, whatever its shape (networks walk their modules and
@@ -127,7 +142,8 @@ class AnalogLayer {
   // Whether the layer's input may be negative (then signed input codes are used).
   virtual bool signed_input() const = 0;
 
-  // Programs (or reprograms, with fresh cycle-to-cycle draws) the weights onto the chip now.
+  // Programs the weights onto the chip now; when they are already programmed and nothing changed,
+  // reprograms the same cells (fresh cycle-to-cycle draws, same device-to-device traits).
   void program();
   // The crossbar engine holding this layer (programs it first if needed; needs a context).
   CrossbarLayer& engine();
@@ -175,6 +191,7 @@ class AnalogLayer {
   // The weight quantiser's symmetric settings follow precision_ (called by set_precision).
   void apply_precision();
   bool engine_stale() const;
+  void build_engine();
   // Analog mode, training, gradients on: the differentiable surrogate replaces the chip read.
   bool surrogate_active() const;
 

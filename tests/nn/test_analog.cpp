@@ -210,6 +210,7 @@ TEST(AnalogLayers, SurrogateWithoutAdcEqualsQuantisedAndHasGradients) {
 TEST(AnalogLayers, SurrogateAdcInTheLoopQuantisesPartialSums) {
   torch::manual_seed(9);
   auto ctx = std::make_shared<AnalogContext>(ideal_chip(16), 1);
+  ctx->training.adc_model = SurrogateAdc::Tile;
   AnalogLinear lin(AnalogLinearOptions(48, 5).precision({4, 4, 3}).bias(false));
   lin->set_context(ctx);
   lin->train();
@@ -285,6 +286,61 @@ TEST(AnalogLayers, SqnrProbeMeasuresTheLayersOwnError) {
   const double coarse = lin->sqnr_db();
   EXPECT_LT(coarse, 40.0);
   EXPECT_TRUE(std::isfinite(coarse));  // about -0.7 dB: a 4-bit full-scale ADC on 1-bit slices
+}
+
+}  // namespace
+}  // namespace cimkit::nn
+
+namespace cimkit::nn {
+namespace {
+
+// The default surrogate's forward value is the chip's own digital result: on an ideal-cell chip
+// with a lossy 3-bit ADC it equals the exact chip read bit for bit, and gradients pass through.
+TEST(AnalogLayers, ChipSurrogateForwardEqualsTheChipRead) {
+  torch::manual_seed(11);
+  auto chip = Chip::from_config(
+      load_yaml_string("{crossbar: {rows: 32, cols: 64, cell_bits: 1}, device: {impl: ideal}, "
+                       "dac: {impl: linear, bits: 1}, adc: {impl: linear, bits: 3, range: full_scale}}", "t.yaml"),
+      "chip");
+  auto ctx = std::make_shared<AnalogContext>(chip, 1);
+  AnalogConv2d conv(AnalogConv2dOptions(2, 5, 3).padding(1).precision({6, 5, 3}).signed_input(true));
+  conv->set_context(ctx);
+  conv->set_mode(LayerMode::Analog);
+  auto x = torch::randn({2, 2, 7, 7}, torch::requires_grad());
+  conv->train();
+  auto ys = conv->forward(x);
+  conv->eval();
+  auto ya = conv->forward(x.detach());
+  EXPECT_TRUE(torch::allclose(ys.detach(), ya, 1e-4, 1e-4)) << (ys.detach() - ya).abs().max().item<double>();
+  conv->set_mode(LayerMode::Quantised);
+  auto yq = conv->forward(x.detach());
+  EXPECT_GT((ya - yq).abs().max().item<double>(), 1e-2);  // the 3-bit ADC loses something
+  ys.sum().backward();
+  ASSERT_TRUE(x.grad().defined());
+  ASSERT_TRUE(conv->weight.grad().defined());
+  EXPECT_GT(x.grad().abs().sum().item<double>(), 0.0);
+  EXPECT_GT(conv->weight.grad().abs().sum().item<double>(), 0.0);
+  EXPECT_TRUE(conv->xq->step.grad().defined());
+}
+
+TEST(AnalogLayers, ProgramRedrawsCycleToCycleOnly) {
+  torch::manual_seed(12);
+  auto chip = Chip::from_config(
+      load_yaml_string("{crossbar: {rows: 64, cols: 64, baseline: cancelled}, "
+                       "device: {impl: reram, g_on_us: 40, g_off_us: 4, c2c_std: 0.05}, "
+                       "dac: {impl: linear, bits: 1}, adc: {impl: linear, bits: 7, range: full_scale}}", "t.yaml"),
+      "chip");
+  AnalogLinear lin(AnalogLinearOptions(64, 6));
+  lin->set_context(std::make_shared<AnalogContext>(chip, 2));
+  lin->eval();
+  lin->set_mode(LayerMode::Analog);
+  auto x = torch::rand({3, 64});
+  auto a = lin->forward(x);
+  auto b = lin->forward(x);
+  EXPECT_TRUE(torch::equal(a, b));  // programmed once: reads repeat
+  lin->program();                   // fresh cycle-to-cycle draws
+  auto c = lin->forward(x);
+  EXPECT_FALSE(torch::equal(a, c));
 }
 
 }  // namespace
