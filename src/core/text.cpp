@@ -44,6 +44,11 @@ std::string did_you_mean(const std::string& word, const std::vector<std::string>
   return best_d <= limit ? best : std::string();
 }
 
+std::string did_you_mean_hint(const std::string& word, const std::vector<std::string>& candidates) {
+  const std::string best = did_you_mean(word, candidates);
+  return best.empty() ? std::string() : " (did you mean '" + best + "'?)";
+}
+
 std::string join(const std::vector<std::string>& items, const std::string& sep) {
   std::string out;
   for (size_t i = 0; i < items.size(); ++i) {

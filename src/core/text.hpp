@@ -9,6 +9,8 @@ namespace cimkit {
 int edit_distance(const std::string& a, const std::string& b);
 
 // The closest candidate to `word`, if it is close enough to be a plausible typo.
+// " (did you mean 'x'?)" when did_you_mean finds a candidate, else "".
+std::string did_you_mean_hint(const std::string& word, const std::vector<std::string>& candidates);
 std::string did_you_mean(const std::string& word, const std::vector<std::string>& candidates);
 
 // "a, b, c"

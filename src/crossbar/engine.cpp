@@ -22,6 +22,29 @@ nlohmann::json LayerMapping::to_json() const {
           {"utilisation", utilisation}};
 }
 
+LayerMapping plan_mapping(const CrossbarSpec& spec, int dac_bits, int64_t out_features, int64_t in_features) {
+  if (out_features < 1 || in_features < 1) {
+    throw ShapeError("a layer maps a weight matrix [out, in] with both sizes >= 1, got [" +
+                     std::to_string(out_features) + ", " + std::to_string(in_features) + "]");
+  }
+  const WeightLayout wl = weight_layout(spec);
+  const InputLayout il = input_layout(spec, dac_bits);
+  LayerMapping m;
+  m.out_features = out_features;
+  m.in_features = in_features;
+  m.row_tiles = ceil_div(in_features, spec.rows);
+  m.input_slices = il.n_slices;
+  m.weight_slices = wl.n_slices;
+  m.polarities = wl.n_polarities;
+  m.column_groups = wl.n_groups;
+  m.data_cols_per_array = spec.baseline == Baseline::ReferenceColumn ? spec.cols - 1 : spec.cols;
+  const int64_t gcols = wl.n_groups * out_features;
+  m.arrays_per_tile = ceil_div(gcols, m.data_cols_per_array);
+  m.n_arrays = m.row_tiles * m.arrays_per_tile;
+  m.utilisation = static_cast<double>(in_features * gcols) / static_cast<double>(m.n_arrays * spec.rows * spec.cols);
+  return m;
+}
+
 CrossbarLayer::CrossbarLayer(std::shared_ptr<const Chip> chip, const torch::Tensor& weight,
                              Options options)
     : chip_(std::move(chip)), opt_(std::move(options)), spec_(chip_->spec()) {
@@ -51,25 +74,14 @@ CrossbarLayer::CrossbarLayer(std::shared_ptr<const Chip> chip, const torch::Tens
 
   // Geometry.
   const int64_t R = spec_.rows;
-  map_.out_features = out;
-  map_.in_features = in;
-  map_.row_tiles = ceil_div(in, R);
-  map_.input_slices = il_.n_slices;
-  map_.weight_slices = wl_.n_slices;
-  map_.polarities = wl_.n_polarities;
-  map_.column_groups = wl_.n_groups;
-  map_.data_cols_per_array = spec_.baseline == Baseline::ReferenceColumn ? spec_.cols - 1 : spec_.cols;
+  map_ = plan_mapping(spec_, chip_->dac().bits(), out, in);
   const int64_t gcols = wl_.n_groups * out;
-  map_.arrays_per_tile = ceil_div(gcols, map_.data_cols_per_array);
-  map_.n_arrays = map_.row_tiles * map_.arrays_per_tile;
   // Largest possible partial sum in level units. With a digital baseline the ADC also converts
   // the HRS current, G_off / dG level units per driven cell.
   const double max_level = std::ldexp(1.0, spec_.cell_bits) - 1;
   hrs_levels_ = chip_->device().g_off_siemens() / ((chip_->device().g_on_siemens() - chip_->device().g_off_siemens()) / max_level);
   map_.full_scale = static_cast<double>(R) * (std::ldexp(1.0, il_.dac_bits) - 1) *
                     (max_level + (spec_.baseline == Baseline::Digital ? hrs_levels_ : 0.0));
-  map_.utilisation = static_cast<double>(in * gcols) /
-                     static_cast<double>(map_.n_arrays * R * spec_.cols);
   const auto i64 = torch::TensorOptions().dtype(torch::kInt64).device(device_);
   col_array_ = torch::div(torch::arange(gcols, i64), map_.data_cols_per_array, "floor");
 

@@ -49,6 +49,11 @@ struct LayerMapping {
   nlohmann::json to_json() const;
 };
 
+// The geometry of a [out, in] weight matrix on `spec`'s arrays with `dac_bits` DACs: every field
+// of LayerMapping except full_scale and adc (which need the device model and the ADC). The
+// engine uses it; cost and search code call it without programming anything.
+LayerMapping plan_mapping(const CrossbarSpec& spec, int dac_bits, int64_t out_features, int64_t in_features);
+
 struct MvmResult {
   torch::Tensor y;      // [n, out] float32: dequantised output (x_scale * w_scale * y_int)
   torch::Tensor y_int;  // [n, out] float64: the result in integer code units

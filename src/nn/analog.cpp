@@ -22,7 +22,7 @@ LayerMode parse_layer_mode(const std::string& name, const std::string& key) {
   throw Error(
       fmt::format("{} = '{}' is not a layer mode; allowed: float, quantised (or quantized, "
                   "qat), analog{}",
-                  key, name, did_you_mean(name, allowed)));
+                  key, name, did_you_mean_hint(name, allowed)));
 }
 
 std::string to_string(LayerMode mode) {
@@ -439,6 +439,8 @@ torch::Tensor AnalogLinearImpl::forward(const torch::Tensor& x) {
                                  fmt::join(x.sizes(), ", ")));
   }
   const torch::Tensor rows = vec ? x.unsqueeze(0) : x;
+  last_vectors_ = 1;
+  last_input_shape_ = {options.in_features()};
   torch::Tensor y = matmul_rows(rows);
   if (bias.defined()) y = y + bias;
   return vec ? y.squeeze(0) : y;
@@ -499,6 +501,8 @@ torch::Tensor AnalogConv2dImpl::forward(const torch::Tensor& x) {
         fmt::format("AnalogConv2d: a {}x{} input is smaller than the {}x{} kernel with padding {}",
                     x.size(2), x.size(3), k, k, o.padding()));
   }
+  last_vectors_ = h_out * w_out;
+  last_input_shape_ = {x.size(1), x.size(2), x.size(3)};
   auto conv = [&](const torch::Tensor& in, const torch::Tensor& w) {
     return F::conv2d(in, w,
                      F::Conv2dFuncOptions().bias(bias).stride(o.stride()).padding(o.padding()));

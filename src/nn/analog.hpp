@@ -155,6 +155,12 @@ class AnalogLayer {
   void set_temperature(double kelvin);
   void set_temperature(const torch::Tensor& per_array_k);  // [mapping().n_arrays]
 
+  // Shape of the last forward, per sample: input vectors the arrays read (output pixels of a
+  // conv, 1 for a linear layer) and the input shape without the batch dim (cost and mapping
+  // code traces a network with one forward pass).
+  int64_t last_vectors_per_sample() const { return last_vectors_; }
+  const std::vector<int64_t>& last_input_shape() const { return last_input_shape_; }
+
   // Action counts accumulated by analog-mode reads since the last reset.
   const ActionCounts& counts() const { return counts_; }
   void reset_counts() { counts_ = ActionCounts{}; }
@@ -211,6 +217,8 @@ class AnalogLayer {
   std::optional<double> time_since_program_s_;
   std::optional<double> temperature_k_;
   torch::Tensor temperature_per_array_;
+  int64_t last_vectors_ = 0;
+  std::vector<int64_t> last_input_shape_;
   bool calibrated_ = false;
   bool probe_on_ = false;
   double probe_signal_ = 0.0, probe_noise_ = 0.0;  // a calibrated-range ADC is calibrated on the first read after programming
