@@ -10,6 +10,7 @@
 #include <sstream>
 
 #include "cli/commands.hpp"
+#include "cli/run_cimkit.hpp"
 #include "cli/tensor_io.hpp"
 #include "core/error.hpp"
 
@@ -21,21 +22,8 @@ namespace {
 const std::string kData = CIMKIT_TEST_DATA_DIR;
 const std::string kSource = CIMKIT_SOURCE_DIR;
 
-struct CliRun {
-  int code;
-  std::string output;
-};
-
-// Runs the cimkit binary with `args`, capturing stdout and stderr.
-CliRun run_cimkit(const std::string& args) {
-  const std::string cmd = std::string(CIMKIT_BINARY) + " " + args + " 2>&1";
-  FILE* pipe = popen(cmd.c_str(), "r");
-  std::string out;
-  std::array<char, 4096> buf{};
-  while (fgets(buf.data(), buf.size(), pipe)) out += buf.data();
-  const int status = pclose(pipe);
-  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
-}
+using cimkit::testing::CliRun;
+using cimkit::testing::run_cimkit;
 
 std::string tmp_dir(const std::string& name) {
   const fs::path d = fs::path(CIMKIT_TEST_TMP) / name;

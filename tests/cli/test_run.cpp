@@ -10,26 +10,16 @@
 #include <fstream>
 #include <sstream>
 
+#include "cli/run_cimkit.hpp"
 #include "data/dataset.hpp"
 
 namespace fs = std::filesystem;
 
 namespace {
 
-struct CliRun {
-  int code;
-  std::string output;
-};
+using cimkit::testing::CliRun;
 
-CliRun cimkit(const std::string& args) {
-  const std::string cmd = std::string(CIMKIT_BINARY) + " " + args + " 2>&1";
-  FILE* pipe = popen(cmd.c_str(), "r");
-  std::string out;
-  std::array<char, 4096> buf{};
-  while (fgets(buf.data(), buf.size(), pipe)) out += buf.data();
-  const int status = pclose(pipe);
-  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
-}
+CliRun cimkit(const std::string& args) { return cimkit::testing::run_cimkit(args); }
 
 std::string fresh(const std::string& name) {
   const fs::path d = fs::path(CIMKIT_TEST_TMP) / name;

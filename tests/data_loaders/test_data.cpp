@@ -12,6 +12,7 @@
 #include "data/dataset.hpp"
 #include "data/idx.hpp"
 #include "data/loader.hpp"
+#include "support/scratch.hpp"
 
 using namespace cimkit;
 using namespace cimkit::data;
@@ -21,30 +22,8 @@ namespace {
 
 using Bytes = std::vector<uint8_t>;
 
-// /tmp/cimkit_test_data_<pid>, removed when the test binary exits.
-const fs::path& tmp_root() {
-  struct Root {
-    fs::path path = fs::path("/tmp") / ("cimkit_test_data_" + std::to_string(getpid()));
-    Root() {
-      fs::remove_all(path);
-      fs::create_directories(path);
-    }
-    ~Root() {
-      std::error_code ec;
-      fs::remove_all(path, ec);
-    }
-  };
-  static const Root root;
-  return root.path;
-}
-
-// A fresh directory per test.
-std::string fresh_dir(const std::string& name) {
-  const fs::path p = tmp_root() / name;
-  fs::remove_all(p);
-  fs::create_directories(p);
-  return p.string();
-}
+// <tmp>/cimkit_test_data_<pid>/<name>, removed when the test binary exits.
+std::string fresh_dir(const std::string& name) { return cimkit::testing::fresh_dir("data", name); }
 
 void write_file(const std::string& path, const Bytes& b, bool gz) {
   if (gz) {

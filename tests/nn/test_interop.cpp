@@ -13,6 +13,7 @@
 #include "core/error.hpp"
 #include "nn/interop.hpp"
 #include "nn/zoo.hpp"
+#include "support/scratch.hpp"
 
 using namespace cimkit;
 using namespace cimkit::nn;
@@ -23,33 +24,9 @@ namespace {
 const std::string kData = CIMKIT_TEST_DATA_DIR;
 
 // Scratch files live in <tmp>/cimkit_test_interop_<pid>/, removed when the program exits.
-const fs::path kTmpRoot =
-    fs::temp_directory_path() / ("cimkit_test_interop_" + std::to_string(::getpid()));
-struct RemoveTmpRoot {
-  ~RemoveTmpRoot() {
-    std::error_code ec;
-    fs::remove_all(kTmpRoot, ec);
-  }
-} remove_tmp_root;
+std::string tmp_dir(const std::string& name) { return cimkit::testing::fresh_dir("interop", name); }
 
-std::string tmp_dir(const std::string& name) {
-  const fs::path p = kTmpRoot / name;
-  fs::remove_all(p);
-  fs::create_directories(p);
-  return p.string();
-}
-
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "(no error)";
-}
-
-#define EXPECT_HAS(haystack, needle) \
-  EXPECT_NE(std::string(haystack).find(needle), std::string::npos) << (haystack)
+using cimkit::testing::error_of;
 
 ZooOptions opts(const std::string& name, int64_t channels, int64_t size, double width = 1.0) {
   ZooOptions o;

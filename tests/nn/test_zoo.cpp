@@ -11,6 +11,7 @@
 #include "crossbar/chip.hpp"
 #include "nn/interop.hpp"
 #include "nn/zoo.hpp"
+#include "support/scratch.hpp"
 
 using namespace cimkit;
 using namespace cimkit::nn;
@@ -27,17 +28,7 @@ ZooOptions opts(const std::string& name, int64_t channels = 3, int64_t size = 32
   return o;
 }
 
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "(no error)";
-}
-
-#define EXPECT_HAS(haystack, needle) \
-  EXPECT_NE(std::string(haystack).find(needle), std::string::npos) << (haystack)
+using cimkit::testing::error_of;
 
 // Closed-form parameter counts (weights + biases + BN affine), written from the architecture
 // definitions independently of the model code.

@@ -15,30 +15,14 @@
 #include "data/dataset.hpp"
 #include "data/loader.hpp"
 #include "nn/analog.hpp"
+#include "support/scratch.hpp"
 
 namespace cimkit::train_test {
 
 namespace fs = std::filesystem;
 
-// /tmp/cimkit_test_train_<pid>/<name>, fresh per call, removed when the binary exits.
-inline std::string fresh_dir(const std::string& name) {
-  struct Root {
-    fs::path path = fs::path("/tmp") / ("cimkit_test_train_" + std::to_string(getpid()));
-    Root() {
-      fs::remove_all(path);
-      fs::create_directories(path);
-    }
-    ~Root() {
-      std::error_code ec;
-      fs::remove_all(path, ec);
-    }
-  };
-  static const Root root;
-  const fs::path p = root.path / name;
-  fs::remove_all(p);
-  fs::create_directories(p);
-  return p.string();
-}
+// <tmp>/cimkit_test_train_<pid>/<name>, fresh per call, removed when the binary exits.
+inline std::string fresh_dir(const std::string& name) { return cimkit::testing::fresh_dir("train", name); }
 
 // n uint8 images 1x8x8 in 4 classes: class c lights the 4x4 quadrant c (value 200 + noise),
 // the rest is noise in [0, 60). Deterministic for `seed`.
