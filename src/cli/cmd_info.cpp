@@ -4,6 +4,7 @@
 #include <sstream>
 
 #include "cli/commands.hpp"
+#include "cost/cost_model.hpp"
 #include "cli/run_config.hpp"
 #include "cli/run_job.hpp"
 #include "nn/zoo.hpp"
@@ -23,7 +24,11 @@ std::vector<std::pair<std::string, Schema>> fixed_sections() {
           {"model", nn::ZooOptions::schema()},
           {"data", data_schema()},
           {"train", train_schema()},
-          {"eval", eval_schema()}};
+          {"eval", eval_schema()},
+          {"arch", cost::Architecture::schema()},
+          {"arch.timing", cost::Timing::schema()},
+          {"arch.mnsim", cost::Architecture::mnsim_schema()},
+          {"cost", cost::CostOptions::schema()}};
 }
 
 std::vector<std::string> interface_names() {

@@ -18,6 +18,8 @@
 #include "data/loader.hpp"
 #include "nn/interop.hpp"
 #include "nn/zoo.hpp"
+#include "cost/cost_model.hpp"
+#include "nn/shape_trace.hpp"
 #include "pipeline/chip_eval.hpp"
 #include "train/signals.hpp"
 #include "train/trainer.hpp"
@@ -114,20 +116,27 @@ std::string energy(double joules) {
   return fmt::format("{:.3g} {}J", joules, prefixes[i]);
 }
 
-std::string layers_csv(const pipeline::ChipEvalResult& r) {
+std::string layers_csv(const pipeline::ChipEvalResult& r, const cost::CostReport* cost) {
   std::ostringstream o;
   o << "layer,kind,weight_bits,act_bits,adc_bits,in_features,out_features,row_tiles,input_slices,"
        "weight_slices,polarities,arrays,utilisation,sqnr_db,inputs_per_inference,dac_conversions,"
-       "array_activations,adc_conversions,shift_adds,read_energy_j\n";
-  for (const auto& l : r.layers) {
+       "array_activations,adc_conversions,shift_adds,read_energy_j"
+    << (cost ? ",n_pes,n_tiles,energy_j,latency_s,area_m2,edp_js" : "") << "\n";
+  for (size_t i = 0; i < r.layers.size(); ++i) {
+    const auto& l = r.layers[i];
     const auto& m = l.mapping;
     o << l.name << ',' << l.kind << ',' << l.precision.weight_bits << ',' << l.precision.act_bits << ','
       << l.precision.adc_bits << ',' << m.in_features << ',' << m.out_features << ',' << m.row_tiles << ','
       << m.input_slices << ',' << m.weight_slices << ',' << m.polarities << ',' << m.n_arrays << ','
       << fmt::format("{:.6g}", m.utilisation) << ',' << fmt::format("{:.6g}", l.sqnr_db) << ','
       << l.counts.n_inputs << ',' << l.counts.dac_conversions << ',' << l.counts.array_activations << ','
-      << l.counts.adc_conversions << ',' << l.counts.shift_adds << ',' << fmt::format("{:.6g}", l.counts.read_energy_j())
-      << '\n';
+      << l.counts.adc_conversions << ',' << l.counts.shift_adds << ',' << fmt::format("{:.6g}", l.counts.read_energy_j());
+    if (cost && i < cost->layers.size()) {
+      const auto& c = cost->layers[i];
+      o << fmt::format(",{},{},{:.6g},{:.6g},{:.6g},{:.6g}", c.pes, c.tiles, c.energy_j, c.latency_s, c.area_m2,
+                       c.energy_j * c.latency_s);
+    }
+    o << '\n';
   }
   return o.str();
 }
@@ -147,10 +156,23 @@ int run_job(const JobArgs& args, std::ostream& term) {
   const Params tp = parse_params(rc.sections.at("train"), train_schema(), "train");
   const Params ep = parse_params(rc.sections.at("eval"), eval_schema(), "eval");
   const train::TrainOptions topt = train::TrainOptions::from_params(tp);
+  // The cost model (architecture and options) is validated up front, so a typo fails in seconds.
+  const Params costp = parse_params(rc.sections.at("cost"), cost::CostOptions::schema(), "cost");
+  const ConfigNode& arch_node = rc.sections.at("arch");
+  const cost::Architecture arch =
+      arch_node.is_null() ? cost::Architecture::preset("thermal_quant") : cost::Architecture::from_config(arch_node, "arch");
   rc.resolved.set("model", mp.to_node());
   rc.resolved.set("data", dp.to_node());
   rc.resolved.set("train", tp.to_node());
   rc.resolved.set("eval", ep.to_node());
+  rc.resolved.set("cost", costp.to_node());
+  if (!arch_node.is_null()) {
+    rc.resolved.set("arch", arch_node);
+  } else {
+    ConfigNode an = ConfigNode::map({"<default>", 0});
+    an.set("preset", ConfigNode::scalar("thermal_quant", {"<default>", 0}));
+    rc.resolved.set("arch", an);
+  }
 
   // The run folder. A folder holding a checkpoint is only reused on --resume or --overwrite.
   std::string out_dir = !args.out.empty() ? args.out : rc.out;
@@ -267,6 +289,17 @@ int run_job(const JobArgs& args, std::ostream& term) {
   pipeline::ChipEvalResult ce = pipeline::evaluate_on_chip(*net, test_loader, ctx, co);
   const double eval_s = seconds_since(t_eval);
 
+  // Hardware cost of this network on the architecture, the array read energy measured by the
+  // engine during the evaluation (per inference, first device instance).
+  std::optional<cost::CostReport> cost_rep;
+  if (costp.get_bool("enabled")) {
+    cost::CostOptions copt = cost::CostOptions::from_params(costp);
+    for (const auto& l : ce.layers) copt.layers[l.name].read_energy_j = l.counts.read_energy_j();
+    const mapping::NetworkShape shape =
+        nn::trace_network(*net, zo.name, {zo.in_channels, zo.image_size, zo.image_size});
+    cost_rep = cost::CostModel(arch, cost::ChipParams::from_chip(*rc.chip), copt).evaluate(shape);
+  }
+
   // Summary.
   std::ostringstream s;
   s << fmt::format("cimkit run {} — {} on {}, {}x{} arrays of {}-bit '{}' cells\n", config, zo.name, dname, cs.rows,
@@ -300,15 +333,19 @@ int run_job(const JobArgs& args, std::ostream& term) {
                      si(static_cast<double>(l.counts.adc_conversions), ""));
   }
   if (!ce.worst_layer.empty()) s << "layer that hurts most (lowest SQNR): " << ce.worst_layer << "\n";
+  if (cost_rep) s << cost_rep->summary_table() << "energy by component:\n" << cost_rep->component_table();
   s << fmt::format("time: data {:.1f} s, training {:.1f} s, evaluation {:.1f} s, total {:.1f} s\n", data_s, train_s,
                    eval_s, seconds_since(t_start));
   s << "run folder: " << out_dir << " (summary.txt, stats.json, layers.csv, resolved_config.yaml, model.pt, "
-    << "metrics.csv, plots/training_curve.png, checkpoints/)\n";
+    << "metrics.csv, plots/training_curve.png, checkpoints/" << (cost_rep ? ", cost_reference.json" : "") << ")\n";
   term << s.str();
 
   // Files.
   write_text_file((fs::path(out_dir) / "summary.txt").string(), s.str());
-  write_text_file((fs::path(out_dir) / "layers.csv").string(), layers_csv(ce));
+  write_text_file((fs::path(out_dir) / "layers.csv").string(), layers_csv(ce, cost_rep ? &*cost_rep : nullptr));
+  if (cost_rep) {
+    write_text_file((fs::path(out_dir) / "cost_reference.json").string(), cost_rep->reference.dump(2) + "\n");
+  }
   nlohmann::json stats;
   stats["config"] = config;
   stats["seed"] = rc.seed;
@@ -329,6 +366,7 @@ int run_job(const JobArgs& args, std::ostream& term) {
                        {"analog_std", ce.analog_std},
                        {"analog_per_device_seed", ce.analog_accuracy}};
   stats["chip_eval"] = ce.to_json();
+  if (cost_rep) stats["cost"] = cost_rep->to_json();
   stats["seconds"] = {{"data", data_s}, {"training", train_s}, {"evaluation", eval_s}, {"total", seconds_since(t_start)}};
   write_text_file((fs::path(out_dir) / "stats.json").string(), stats.dump(2) + "\n");
   return 0;

@@ -57,6 +57,12 @@ int64_t NetworkShape::macs() const {
   return s;
 }
 
+int64_t NetworkShape::pool_ops() const {
+  int64_t s = 0;
+  for (const auto& p : pools) s += p.channels * p.out_pixels * p.kernel * p.kernel;
+  return s;
+}
+
 int64_t NetworkShape::weights() const {
   int64_t s = 0;
   for (const auto& l : layers) s += l.in_features * l.out_features;
@@ -180,6 +186,7 @@ NetworkShape parse_layer_list(const ConfigNode& root, const std::string& file) {
       if (y.height < 1 || y.width < 1) {
         throw ConfigError(l.loc(), path, fmt::format("a {}x{} pool does not fit the {} input", k, k, x.str()));
       }
+      net.pools.push_back({y.channels, y.height * y.width, k});
     } else if (type == "flatten") {
       y = {x.numel(), 1, 1};
     } else if (type == "add") {

@@ -40,6 +40,8 @@ struct WeightLayer {
   int64_t vectors = 1;       // input vectors read per inference (output pixels of a conv)
   int64_t kernel = 1, stride = 1, padding = 0;
   TensorShape input, output;
+  // Mixed precision (0: the chip's widths); traced zoo models carry their layers' precision.
+  int weight_bits = 0, input_bits = 0, adc_bits = 0;
   int64_t macs() const { return in_features * out_features * vectors; }
 };
 
@@ -47,6 +49,11 @@ struct NetworkShape {
   std::string name, source;  // source: the file, or "zoo:<name>"
   TensorShape input;
   std::vector<WeightLayer> layers;
+  struct Pool {
+    int64_t channels = 0, out_pixels = 0, kernel = 1;
+  };
+  std::vector<Pool> pools;  // pooling layers (layer lists; traced zoo models list none)
+  int64_t pool_ops() const;  // Σ outputs x window
   int64_t macs() const;
   int64_t weights() const;  // Σ in·out
 };

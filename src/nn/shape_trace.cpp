@@ -28,6 +28,9 @@ mapping::NetworkShape trace_network(nn::Network& net, const std::string& name, c
     wl.in_features = w.size(1);
     wl.out_features = w.size(0);
     wl.vectors = a.last_vectors_per_sample();
+    wl.weight_bits = a.precision().weight_bits;
+    wl.input_bits = a.precision().act_bits;
+    wl.adc_bits = a.precision().adc_bits;
     const auto& s = a.last_input_shape();
     wl.input = s.size() == 3 ? mapping::TensorShape{s[0], s[1], s[2]} : mapping::TensorShape{s.empty() ? 0 : s[0], 1, 1};
     if (auto* conv = dynamic_cast<const AnalogConv2dImpl*>(&a)) {

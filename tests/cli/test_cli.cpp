@@ -2,6 +2,7 @@
 // end to end (exact with --integer, re-runnable from resolved_config.yaml), error messages,
 // and docs/config.md matching the parameter declarations.
 #include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
 
 #include <array>
 #include <cstdio>
@@ -137,6 +138,40 @@ TEST(Info, ListAndDescribeComeFromTheRegistry) {
   r = run_cimkit("mvm --help");
   EXPECT_EQ(r.code, 0);
   EXPECT_NE(r.output.find("--integer"), std::string::npos);
+}
+
+TEST(Cost, JsonTotalsAndLayers) {
+  // A zoo network on a preset, every figure as JSON.
+  CliRun r = run_cimkit("cost --network resnet18 --arch isaac --json");
+  ASSERT_EQ(r.code, 0) << r.output;
+  const auto j = nlohmann::json::parse(r.output);
+  for (const char* k : {"n_arrays", "n_pes", "n_tiles", "energy_j", "latency_s", "area_m2", "edp_js", "tops_per_w"}) {
+    ASSERT_TRUE(j["totals"].contains(k)) << k;
+    EXPECT_GT(j["totals"][k].get<double>(), 0.0) << k;
+  }
+  EXPECT_EQ(j["layers"].size(), 21u);  // 17 convs + 3 projections + fc
+  for (const char* k : {"n_arrays", "n_pes", "n_tiles", "energy_j", "latency_s", "area_m2", "edp_js", "tops_per_w"}) {
+    EXPECT_TRUE(j["layers"][0].contains(k)) << k;
+  }
+  EXPECT_EQ(j["layers"][0]["weight_bits"], 16);  // the isaac chip's widths
+  EXPECT_FALSE(j["reference"]["sources"].empty());
+  // The MNSIM example config with one of MNSIM's layer lists.
+  CliRun m = run_cimkit("cost " + std::string(CIMKIT_SOURCE_DIR) + "/configs/examples/mnsim_isaac.yaml --json");
+  ASSERT_EQ(m.code, 0) << m.output;
+  const auto mj = nlohmann::json::parse(m.output);
+  EXPECT_EQ(mj["conventions"], "mnsim");
+  EXPECT_EQ(mj["network"], "vgg8");
+  EXPECT_EQ(mj["reference"]["chip"]["rows"], 128);
+  // The terminal form, and errors that say what is allowed.
+  CliRun t = run_cimkit("cost -n lenet5 --input 1x28x28");
+  ASSERT_EQ(t.code, 0) << t.output;
+  EXPECT_NE(t.output.find("TOPS/W"), std::string::npos) << t.output;
+  CliRun bad = run_cimkit("cost --arch isac");
+  EXPECT_NE(bad.code, 0);
+  EXPECT_NE(bad.output.find("isaac"), std::string::npos) << bad.output;
+  CliRun badnet = run_cimkit("cost -n resnet19");
+  EXPECT_NE(badnet.code, 0);
+  EXPECT_NE(badnet.output.find("did you mean 'resnet18'"), std::string::npos) << badnet.output;
 }
 
 TEST(Docs, ConfigReferenceIsCurrent) {

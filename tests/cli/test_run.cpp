@@ -76,6 +76,16 @@ TEST(RunJob, WritesTheRunFolderAndIsExactOnAnIdealChip) {
   while (std::getline(csv, line)) ++lines;
   EXPECT_EQ(lines, 4);
   EXPECT_EQ(read(dir + "/run/summary.txt").find("cimkit run"), 0u);
+  // The hardware cost of the trained network, with the engine's measured array read energy.
+  EXPECT_NE(r.output.find("energy / inference"), std::string::npos) << r.output;
+  const auto& cost = stats["cost"];
+  EXPECT_EQ(cost["layers"].size(), 3u);
+  EXPECT_EQ(cost["totals"]["n_arrays"], stats["chip_eval"]["n_arrays"]);
+  EXPECT_GT(cost["totals"]["energy_j"].get<double>(), 0.0);
+  EXPECT_GT(cost["totals"]["tops_per_w"].get<double>(), 0.0);
+  EXPECT_EQ(cost["layers"][0]["read_energy"], "measured");
+  EXPECT_TRUE(fs::exists(dir + "/run/cost_reference.json"));
+  EXPECT_NE(read(dir + "/run/layers.csv").find(",energy_j,latency_s,area_m2"), std::string::npos);
 
   // The folder holds a checkpoint: a second run refuses, --resume continues (nothing left to
   // train) and evaluates the same model to the same figures.

@@ -35,7 +35,7 @@ TEST(Architecture, IsaacTotalsMatchTable6) {
 TEST(Architecture, HandComputedToy) {
   const Architecture a = Architecture::from_config(load_yaml_string(
       "technology_nm: 40\nclock_ghz: 1\nlevels:\n"
-      "  - {name: pe, count: 4, components: [{name: adc, count: 2, power_mw: 3, area_mm2: 0.5}]}\n"
+      "  - {name: pe, count: 4, components: [{name: adc, bits: 8, count: 2, power_mw: 3, area_mm2: 0.5}]}\n"
       "  - {name: tile, count: 2, components: [{name: buf, count: 1, power_mw_total: 10, area_mm2_total: 1}]}\n",
       "toy.yaml"));
   EXPECT_DOUBLE_EQ(a.power_w("pe"), 6e-3);

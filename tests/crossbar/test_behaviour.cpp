@@ -324,7 +324,7 @@ TEST(Errors, ChipConfigMessages) {
             "test_chip.yaml:1: chip.crossbar.path: the integer path cannot model a digital baseline (the ADC converts the HRS "
             "current too); use 'conductance' or 'auto'");
   EXPECT_EQ(message("preset: isac\n"), "test_chip.yaml:1: chip.preset: unknown chip preset 'isac' (did you mean 'isaac'?); known: "
-            "crossnas, default, ideal, isaac, raoq, rebit, thermal_quant");
+            "crossnas, default, ideal, isaac, mnsim, raoq, rebit, thermal_quant");
 }
 
 TEST(Presets, EveryShippedChipBuilds) {
