@@ -31,6 +31,7 @@ bench: build
 	$(BUILD_DIR)/bench/cimkit_bench --benchmark_counters_tabular=true
 	$(BUILD_DIR)/bench/cimkit_bench_train --benchmark_counters_tabular=true
 	$(BUILD_DIR)/bench/cimkit_bench_cost --benchmark_counters_tabular=true
+	$(BUILD_DIR)/bench/cimkit_bench_thermal --benchmark_counters_tabular=true
 
 docs: build
 	$(BUILD_DIR)/cimkit docs config > docs/config.md

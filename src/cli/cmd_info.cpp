@@ -5,6 +5,7 @@
 
 #include "cli/commands.hpp"
 #include "cost/cost_model.hpp"
+#include "pipeline/chip_thermal.hpp"
 #include "cli/run_config.hpp"
 #include "cli/run_job.hpp"
 #include "nn/zoo.hpp"
@@ -28,7 +29,8 @@ std::vector<std::pair<std::string, Schema>> fixed_sections() {
           {"arch", cost::Architecture::schema()},
           {"arch.timing", cost::Timing::schema()},
           {"arch.mnsim", cost::Architecture::mnsim_schema()},
-          {"cost", cost::CostOptions::schema()}};
+          {"cost", cost::CostOptions::schema()},
+          {"thermal", pipeline::ChipThermalOptions::schema()}};
 }
 
 std::vector<std::string> interface_names() {

@@ -17,6 +17,7 @@ void add_mvm(CLI::App& app, Action& action);
 void add_demo(CLI::App& app, Action& action);
 void add_run(CLI::App& app, Action& action);
 void add_cost(CLI::App& app, Action& action);
+void add_thermal(CLI::App& app, Action& action);
 
 // The generated configuration reference (docs/config.md).
 std::string config_reference_markdown();

@@ -21,6 +21,8 @@
 #include "cost/cost_model.hpp"
 #include "nn/shape_trace.hpp"
 #include "pipeline/chip_eval.hpp"
+#include "pipeline/chip_thermal.hpp"
+#include "core/plot.hpp"
 #include "train/signals.hpp"
 #include "train/trainer.hpp"
 
@@ -158,6 +160,14 @@ int run_job(const JobArgs& args, std::ostream& term) {
   const train::TrainOptions topt = train::TrainOptions::from_params(tp);
   // The cost model (architecture and options) is validated up front, so a typo fails in seconds.
   const Params costp = parse_params(rc.sections.at("cost"), cost::CostOptions::schema(), "cost");
+  pipeline::ChipThermalOptions thopt = pipeline::ChipThermalOptions::from_config(rc.sections.at("thermal"), "thermal");
+  // Ambient: the run's operating temperature unless the package says otherwise, so the heat
+  // reported is the chip's own.
+  if (!thopt.problem.has("package") || !thopt.problem.find("package")->has("ambient_k")) {
+    ConfigNode pk = thopt.problem.has("package") ? *thopt.problem.find("package") : ConfigNode::map({"<run>", 0});
+    pk.set("ambient_k", ConfigNode::scalar(fmt::format("{}", rc.operating.temperature_k), {"operating.temperature_k", 0}));
+    thopt.problem.set("package", pk);
+  }
   const ConfigNode& arch_node = rc.sections.at("arch");
   const cost::Architecture arch =
       arch_node.is_null() ? cost::Architecture::preset("thermal_quant") : cost::Architecture::from_config(arch_node, "arch");
@@ -166,6 +176,7 @@ int run_job(const JobArgs& args, std::ostream& term) {
   rc.resolved.set("train", tp.to_node());
   rc.resolved.set("eval", ep.to_node());
   rc.resolved.set("cost", costp.to_node());
+  if (!rc.sections.at("thermal").is_null()) rc.resolved.set("thermal", rc.sections.at("thermal"));
   if (!arch_node.is_null()) {
     rc.resolved.set("arch", arch_node);
   } else {
@@ -300,6 +311,34 @@ int run_job(const JobArgs& args, std::ostream& term) {
     cost_rep = cost::CostModel(arch, cost::ChipParams::from_chip(*rc.chip), copt).evaluate(shape);
   }
 
+  // Temperature from the power map, and the accuracy with every array read at its temperature.
+  std::optional<pipeline::ChipThermal> heat;
+  std::optional<pipeline::ChipEvalResult> ce_hot;
+  if (cost_rep && thopt.enabled) {
+    std::vector<std::vector<double>> per_array;
+    for (const auto& l : ce.layers) {
+      std::vector<double> e;
+      if (l.counts.read_energy_j_per_array.defined()) {
+        const torch::Tensor t = l.counts.read_energy_j_per_array.to(torch::kFloat64).contiguous();
+        e.assign(t.data_ptr<double>(), t.data_ptr<double>() + t.numel());
+      }
+      per_array.push_back(std::move(e));
+    }
+    heat = pipeline::solve_chip_thermal(pipeline::chip_floorplan(*cost_rep, per_array), thopt);
+    if (thopt.feedback) {
+      auto layers = net->analog_layers();
+      for (size_t i = 0; i < layers.size() && i < heat->array_temperature_k.size(); ++i) {
+        const int64_t n = layers[i].layer->mapping().n_arrays;  // the first copy of duplicated layers
+        const auto& t = heat->array_temperature_k[i];
+        layers[i].layer->set_temperature(torch::tensor(std::vector<double>(t.begin(), t.begin() + n), torch::kFloat64));
+      }
+      pipeline::ChipEvalOptions hot = co;
+      hot.sqnr = false;
+      ce_hot = pipeline::evaluate_on_chip(*net, test_loader, ctx, hot);
+    }
+  }
+  const double eval_total_s = seconds_since(t_eval);
+
   // Summary.
   std::ostringstream s;
   s << fmt::format("cimkit run {} — {} on {}, {}x{} arrays of {}-bit '{}' cells\n", config, zo.name, dname, cs.rows,
@@ -334,10 +373,20 @@ int run_job(const JobArgs& args, std::ostream& term) {
   }
   if (!ce.worst_layer.empty()) s << "layer that hurts most (lowest SQNR): " << ce.worst_layer << "\n";
   if (cost_rep) s << cost_rep->summary_table() << "energy by component:\n" << cost_rep->component_table();
-  s << fmt::format("time: data {:.1f} s, training {:.1f} s, evaluation {:.1f} s, total {:.1f} s\n", data_s, train_s,
-                   eval_s, seconds_since(t_start));
+  if (heat) {
+    s << heat->summary();
+    if (ce_hot) {
+      s << fmt::format("  analog accuracy with the heat        {:.2f} ± {:.2f} %  (without: {:.2f} %; arrays at {:.2f}-{:.2f} K "
+                       "instead of {} K)\n",
+                       100 * ce_hot->analog_mean, 100 * ce_hot->analog_std, 100 * ce.analog_mean,
+                       heat->steady.stats.min_k, heat->steady.stats.peak_k, format_double(rc.operating.temperature_k));
+    }
+  }
+  s << fmt::format("time: data {:.1f} s, training {:.1f} s, evaluation {:.1f} s, cost and heat {:.1f} s, total {:.1f} s\n",
+                   data_s, train_s, eval_s, eval_total_s - eval_s, seconds_since(t_start));
   s << "run folder: " << out_dir << " (summary.txt, stats.json, layers.csv, resolved_config.yaml, model.pt, "
-    << "metrics.csv, plots/training_curve.png, checkpoints/" << (cost_rep ? ", cost_reference.json" : "") << ")\n";
+    << "metrics.csv, plots/training_curve.png, checkpoints/" << (cost_rep ? ", cost_reference.json" : "")
+    << (heat ? ", thermal_grid.csv, plots/thermal_map.png" : "") << ")\n";
   term << s.str();
 
   // Files.
@@ -345,6 +394,19 @@ int run_job(const JobArgs& args, std::ostream& term) {
   write_text_file((fs::path(out_dir) / "layers.csv").string(), layers_csv(ce, cost_rep ? &*cost_rep : nullptr));
   if (cost_rep) {
     write_text_file((fs::path(out_dir) / "cost_reference.json").string(), cost_rep->reference.dump(2) + "\n");
+  }
+  if (heat) {
+    write_text_file((fs::path(out_dir) / "thermal_grid.csv").string(), thermal::grid_csv(heat->steady.field.die_k));
+    HeatMap hm;
+    hm.title = fmt::format("{} on {}: die temperature, peak {:.2f} K", zo.name, cost_rep->architecture,
+                           heat->steady.stats.peak_k);
+    hm.unit = "K";
+    hm.rows = heat->steady.field.die_k.ny;
+    hm.cols = heat->steady.field.die_k.nx;
+    hm.values = heat->steady.field.die_k.values;
+    hm.marks = heat->hotspots;
+    fs::create_directories(fs::path(out_dir) / "plots");
+    write_heatmap_png((fs::path(out_dir) / "plots" / "thermal_map.png").string(), hm);
   }
   nlohmann::json stats;
   stats["config"] = config;
@@ -367,7 +429,19 @@ int run_job(const JobArgs& args, std::ostream& term) {
                        {"analog_per_device_seed", ce.analog_accuracy}};
   stats["chip_eval"] = ce.to_json();
   if (cost_rep) stats["cost"] = cost_rep->to_json();
-  stats["seconds"] = {{"data", data_s}, {"training", train_s}, {"evaluation", eval_s}, {"total", seconds_since(t_start)}};
+  if (heat) {
+    stats["thermal"] = heat->to_json();
+    if (ce_hot) {
+      stats["accuracy"]["analog_with_heat_mean"] = ce_hot->analog_mean;
+      stats["accuracy"]["analog_with_heat_std"] = ce_hot->analog_std;
+      stats["accuracy"]["analog_with_heat_per_device_seed"] = ce_hot->analog_accuracy;
+    }
+  }
+  stats["seconds"] = {{"data", data_s},
+                      {"training", train_s},
+                      {"evaluation", eval_s},
+                      {"cost_and_heat", eval_total_s - eval_s},
+                      {"total", seconds_since(t_start)}};
   write_text_file((fs::path(out_dir) / "stats.json").string(), stats.dump(2) + "\n");
   return 0;
 }

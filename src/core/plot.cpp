@@ -520,4 +520,61 @@ void write_line_chart_png(const std::string& path, const LineChart& chart) {
   write_line_charts_png(path, {chart});
 }
 
+Rgb heat_color(double t) {
+  // Key points of matplotlib's viridis (perceptually uniform, colour-blind safe) at 0, 1/8 .. 1.
+  static const std::array<Rgb, 9> kRamp = {Rgb{68, 1, 84},    Rgb{71, 44, 122},  Rgb{59, 81, 139},
+                                           Rgb{44, 113, 142}, Rgb{33, 144, 141}, Rgb{39, 173, 129},
+                                           Rgb{92, 200, 99},  Rgb{170, 220, 50}, Rgb{253, 231, 37}};
+  if (!(t > 0)) return kRamp.front();
+  if (t >= 1) return kRamp.back();
+  const double x = t * 8.0;
+  const int i = std::min(7, static_cast<int>(x));
+  const double f = x - i;
+  auto mix = [f](uint8_t a, uint8_t b) { return uint8_t(std::lround(a + (b - a) * f)); };
+  return {mix(kRamp[i].r, kRamp[i + 1].r), mix(kRamp[i].g, kRamp[i + 1].g), mix(kRamp[i].b, kRamp[i + 1].b)};
+}
+
+void write_heatmap_png(const std::string& path, const HeatMap& m) {
+  if (m.rows < 1 || m.cols < 1 || m.values.size() != size_t(m.rows) * size_t(m.cols)) {
+    throw DataError(path, fmt::format("a heat map needs rows x cols values, got {} x {} and {} values", m.rows, m.cols,
+                                      m.values.size()));
+  }
+  double lo = m.values[0], hi = m.values[0];
+  for (double v : m.values) {
+    if (!std::isfinite(v)) throw DataError(path, "the heat map holds a non-finite value");
+    lo = std::min(lo, v), hi = std::max(hi, v);
+  }
+  const int cell = std::max(1, 512 / std::max(m.rows, m.cols));
+  const int s = 2;  // text scale
+  const int margin = 16, title_h = text_height(s) + 2 * margin, bar_w = 24;
+  const std::string lo_text = fmt::format("{:.2f}", lo), hi_text = fmt::format("{:.2f} {}", hi, m.unit);
+  const int label_w = std::max(text_width(lo_text, s), text_width(hi_text, s));
+  const int map_w = m.cols * cell, map_h = m.rows * cell;
+  const int w = std::max(margin + map_w + margin + bar_w + 8 + label_w + margin, text_width(m.title, s) + 2 * margin);
+  const int h = title_h + map_h + margin;
+  Canvas cv(w, h);
+  draw_text(cv, margin, margin, m.title, kBlack, s);
+  const double span = hi > lo ? hi - lo : 1.0;
+  for (int r = 0; r < m.rows; ++r)
+    for (int c = 0; c < m.cols; ++c) {
+      const Rgb col = heat_color((m.values[size_t(r) * m.cols + c] - lo) / span);
+      cv.fill(margin + c * cell, title_h + r * cell, margin + (c + 1) * cell - 1, title_h + (r + 1) * cell - 1, col);
+    }
+  for (const auto& [r, c] : m.marks) {
+    if (r < 0 || c < 0 || r >= m.rows || c >= m.cols) continue;
+    const int x0 = margin + c * cell, y0 = title_h + r * cell, x1 = x0 + cell - 1, y1 = y0 + cell - 1;
+    for (int x = x0; x <= x1; ++x) cv.set(x, y0, kWhite), cv.set(x, y1, kWhite);
+    for (int y = y0; y <= y1; ++y) cv.set(x0, y, kWhite), cv.set(x1, y, kWhite);
+  }
+  const int bx = margin + map_w + margin;
+  for (int y = 0; y < map_h; ++y) {
+    const Rgb col = heat_color(1.0 - double(y) / std::max(1, map_h - 1));
+    cv.fill(bx, title_h + y, bx + bar_w - 1, title_h + y, col);
+  }
+  draw_text(cv, bx + bar_w + 8, title_h, hi_text, kTickText, s);
+  draw_text(cv, bx + bar_w + 8, title_h + map_h - text_height(s), lo_text, kTickText, s);
+  const std::vector<uint8_t> png = encode_png(path, cv);
+  write_file_atomic(path, std::string(png.begin(), png.end()));
+}
+
 }  // namespace cimkit

@@ -49,6 +49,23 @@ void write_line_chart_png(const std::string& path, const LineChart& chart);
 // as the tallest. Same checks as write_line_chart_png, per panel.
 void write_line_charts_png(const std::string& path, const std::vector<LineChart>& panels);
 
+// A scalar field as a PNG heat map: `values` is [rows, cols] row-major (row 0 at the top), each
+// cell drawn as a block of pixels (at least 1, chosen so the map is about 512 px on its longer
+// side), coloured by a perceptual ramp (viridis key points, linearly interpolated) from its
+// minimum to its maximum, with the title above and a labelled colour bar on the right.
+// Optional `marks` outline cells (e.g. hotspots) in white. DataError naming `path` for an empty
+// or mis-sized grid, non-finite values, or a file that cannot be written.
+struct HeatMap {
+  std::string title;
+  std::string unit;  // colour-bar label, e.g. "K"
+  int rows = 0, cols = 0;
+  std::vector<double> values;
+  std::vector<std::pair<int, int>> marks;  // (row, col)
+};
+void write_heatmap_png(const std::string& path, const HeatMap& map);
+// The ramp itself, for t in [0, 1].
+Rgb heat_color(double t);
+
 // A colour-blind-safe palette (Okabe-Ito without black and yellow) for series i.
 Rgb palette_color(size_t i);
 

@@ -95,6 +95,10 @@ Schema Architecture::schema() {
   s.string("chip", "The chip preset this architecture carries, used when a config gives no chip section").def(std::string(""));
   s.choice("adc_scaling", {"table", "walden"}, "ADC energy and area vs resolution: table (Accelergy/Saberi 32 nm table as "
            "ratios) or walden (x2 per bit)").def(std::string("table"));
+  s.boolean("share_tiles", "Layers may share a tile (PEs packed layer after layer); else each layer takes whole tiles")
+      .def(false);
+  s.real("adc_rate_gsps", "Run every ADC at this sampling rate instead of its preset's: conversion time 1/rate, power "
+         "x rate at a constant energy per conversion (Walden FOM; below the node's speed knee)").above(0).with_unit("GS/s");
   s.string("levels", "List of levels from the PE outwards: {name, role: pe|tile|chip, count, components: [...]}; "
            "see docs/cost.md").def(std::string(""));
   s.string("timing", "Timing conventions (arch.timing)").def(std::string(""));
@@ -171,7 +175,7 @@ Architecture Architecture::preset(const std::string& name) {
 Architecture Architecture::from_config(const ConfigNode& raw, const std::string& path) {
   const ConfigNode node = expand_preset(raw, "arch", path);
   static const std::set<std::string> top = {"sources", "technology_nm", "clock_ghz", "levels", "conventions",
-                                            "chip", "timing", "adc_scaling", "mnsim"};
+                                            "chip", "timing", "adc_scaling", "mnsim", "share_tiles", "adc_rate_gsps"};
   for (const auto& [k, v] : node.items()) {
     if (!top.count(k)) {
       throw ConfigError(v.loc(), path + "." + k, "unknown key" +
@@ -196,6 +200,8 @@ Architecture Architecture::from_config(const ConfigNode& raw, const std::string&
   a.conventions_ = text_choice("conventions", {"native", "mnsim"}, "native");
   a.adc_scaling_ = text_choice("adc_scaling", {"table", "walden"}, "table") == "table" ? AdcScaling::Table : AdcScaling::Walden;
   if (const ConfigNode* c = node.find("chip")) a.default_chip_ = c->value();
+  a.share_tiles_ = text_choice("share_tiles", {"true", "false"}, "false") == "true";
+  if (node.has("adc_rate_gsps")) a.adc_rate_hz_ = number(node, "adc_rate_gsps", path, 0, true) * 1e9;
   {
     const ConfigNode* t = node.find("timing");
     const Params tp = parse_params(t ? *t : ConfigNode(), Timing::schema(), path + ".timing");

@@ -84,6 +84,8 @@ class Architecture {
   const std::string& default_chip() const { return default_chip_; }  // chip preset it carries
   const Timing& timing() const { return timing_; }
   AdcScaling adc_scaling() const { return adc_scaling_; }
+  bool share_tiles() const { return share_tiles_; }       // layers may share a tile
+  double adc_rate_hz() const { return adc_rate_hz_; }     // override of the ADCs' rate (0: none)
   const std::vector<std::string>& sources() const { return sources_; }
   // The MNSIM 2.0 parameters (conventions: mnsim), validated against mnsim_schema().
   const Params& mnsim() const { return mnsim_; }
@@ -108,6 +110,8 @@ class Architecture {
   std::string name_, conventions_ = "native", default_chip_;
   Timing timing_;
   AdcScaling adc_scaling_ = AdcScaling::Table;
+  bool share_tiles_ = false;
+  double adc_rate_hz_ = 0;
   std::vector<std::string> sources_;
   Params mnsim_;
 };

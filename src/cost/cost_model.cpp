@@ -100,8 +100,9 @@ CostModel::Converter CostModel::adc_at(int bits) const {
   if (arch_.conventions() == "mnsim") {
     const Params& m = arch_.mnsim();
     const auto [fe, fa] = adc_scale(arch_.adc_scaling(), static_cast<int>(m.get_int("adc_bits")), bits);
-    const double rate = m.get_real("adc_rate_gsps") * 1e9;
-    c.power_w = m.get_real("adc_power_mw") * 1e-3 * fe;
+    const double rate0 = m.get_real("adc_rate_gsps") * 1e9;
+    const double rate = arch_.adc_rate_hz() > 0 ? arch_.adc_rate_hz() : rate0;
+    c.power_w = m.get_real("adc_power_mw") * 1e-3 * fe * rate / rate0;  // constant energy per conversion
     c.area_m2 = m.get_real("adc_area_um2") * 1e-12 * fa;
     c.conversion_s = bits == 1 ? 1.0 / rate : (bits + 2) / rate;  // MNSIM ADC.py (SAR-like)
     c.energy_j = c.power_w * c.conversion_s;
@@ -111,8 +112,8 @@ CostModel::Converter CostModel::adc_at(int bits) const {
     for (const auto& comp : lev.components) {
       if (comp.role != Role::Adc) continue;
       const auto [fe, fa] = adc_scale(arch_.adc_scaling(), comp.bits, bits);
-      const double rate = comp.rate_hz > 0 ? comp.rate_hz : arch_.clock_hz();
-      const double e0 = comp.energy_j > 0 ? comp.energy_j : comp.power_w / rate;
+      const double rate = arch_.adc_rate_hz() > 0 ? arch_.adc_rate_hz() : (comp.rate_hz > 0 ? comp.rate_hz : arch_.clock_hz());
+      const double e0 = comp.energy_j > 0 ? comp.energy_j : comp.power_w / (comp.rate_hz > 0 ? comp.rate_hz : rate);
       c.energy_j = e0 * fe;
       c.area_m2 = comp.area_m2 * fa;
       c.conversion_s = 1.0 / rate;
@@ -307,7 +308,13 @@ CostReport CostModel::evaluate_native(const mapping::NetworkShape& net) const {
     p.map = plan_mapping(p.spec, chip_.dac_bits, l.out_features, l.in_features);
     place(p, o && o->duplication > 0 ? o->duplication : 1);
   }
+  const bool share = arch_.share_tiles();
   auto tiles_used = [&]() {
+    if (share) {
+      int64_t pes = 0;
+      for (const auto& p : placed) pes += p.pes;
+      return ceil_div(pes, static_cast<int64_t>(std::llround(h.pes_per_tile)));
+    }
     int64_t t = 0;
     for (const auto& p : placed) t += p.tiles;
     return t;
@@ -358,6 +365,7 @@ CostReport CostModel::evaluate_native(const mapping::NetworkShape& net) const {
     }
     return c.area_m2;
   };
+  ChipGeometry r_geometry;
   std::vector<double> level_area(levels.size(), 0.0);  // one instance, including inner levels
   for (size_t i = 0; i < levels.size(); ++i) {
     double own = 0;
@@ -365,9 +373,12 @@ CostReport CostModel::evaluate_native(const mapping::NetworkShape& net) const {
     level_area[i] = own + (i > 0 ? levels[i - 1].count * level_area[i - 1] : 0.0);
   }
   const double tile_area = level_area[itile];
+  r_geometry = {static_cast<int64_t>(std::llround(h.tiles)), static_cast<int64_t>(std::llround(h.pes_per_tile)),
+                static_cast<int64_t>(std::ceil(h.arrays_per_pe - 1e-9)), tile_area, level_area[ipe]};
 
   CostReport r;
   CostTotals& t = r.totals;
+  r.geometry = r_geometry;
   // Schedule.
   for (size_t i = 0; i < placed.size(); ++i) {
     Placed& p = placed[i];
@@ -517,10 +528,18 @@ CostReport CostModel::evaluate_native(const mapping::NetworkShape& net) const {
         cc.energy_j += e;
         cc.actions += actions;
         lc.energy_j += e;
+        if (c.role == Role::Array) lc.array_energy_j += e;
+        else if (lev.role == LevelRole::Pe) lc.pe_energy_j += e;
+        else if (lev.role == LevelRole::Tile) lc.tile_energy_j += e;
       }
     }
-    lc.area_m2 = static_cast<double>(p.tiles) * tile_area;  // the layer's whole tiles
+    // Area: the layer's whole tiles, or with shared tiles its share of PEs.
+    lc.area_m2 = share ? static_cast<double>(p.pes) / h.pes_per_tile * tile_area : static_cast<double>(p.tiles) * tile_area;
     accumulate(r, lc);
+  }
+  if (share) {
+    t.n_tiles = tiles_used();
+    t.area_m2 = static_cast<double>(t.n_tiles) * tile_area;  // whole tiles, layers packed
   }
   // Leakage of every instance on the chip for the whole inference; area per component (whole
   // tiles used, and the levels above the tile in full).
@@ -639,6 +658,7 @@ CostReport CostModel::evaluate_mnsim(const mapping::NetworkShape& net) const {
 
   CostReport r;
   CostTotals& t = r.totals;
+  r.geometry = {tiles_avail, pes_per_tile, pe_xbars, tile_area, pe_total};
   for (size_t i = 0; i < net.layers.size(); ++i) {
     const auto& l = net.layers[i];
     const auto lo = options_.layers.find(l.name);
@@ -723,10 +743,13 @@ CostReport CostModel::evaluate_mnsim(const mapping::NetworkShape& net) const {
     add("output_reg", static_cast<double>(g) * cols_active * p_reg, t_oreg);
     add("input_demux", static_cast<double>(g) * rows_active * p_demux, t_dm);
     add("output_mux", static_cast<double>(g) * cols_active * p_mux, t_mx);
+    lc.array_energy_j = lc.components["crossbar"].energy_j;
+    lc.pe_energy_j = lc.energy_j - lc.array_energy_j;
     {  // joint modules: (p - 1) x columns per tile, for the tile's merge time
       const double e = static_cast<double>(tiles) * static_cast<double>(p - 1) * cols_active * p_joint * pixels * t_joint;
       lc.components["joint_module"].energy_j += e;
       lc.energy_j += e;
+      lc.tile_energy_j += e;
     }
     lc.components["crossbar"].actions += static_cast<int64_t>(n_pe * static_cast<double>(polarity * g) * pixels * mt);
     lc.components["adc"].actions += static_cast<int64_t>(n_pe * static_cast<double>(g) * cols_active * pixels * mt);
@@ -812,7 +835,10 @@ nlohmann::json LayerCost::to_json() const {
                       {"tops_per_w", energy_j > 0 ? 2.0 * static_cast<double>(macs) / energy_j / 1e12 : 0.0},
                       {"start_s", start_s},
                       {"finish_s", finish_s},
-                      {"read_energy", measured_read_energy ? "measured" : "shape estimate"}};
+                      {"read_energy", measured_read_energy ? "measured" : "shape estimate"},
+                      {"array_energy_j", array_energy_j},
+                      {"pe_energy_j", pe_energy_j},
+                      {"tile_energy_j", tile_energy_j}};
   for (const auto& [n, c] : components) {
     j["components"][n] = {{"energy_j", c.energy_j}, {"actions", c.actions}};
     if (c.busy_s > 0) j["components"][n]["busy_s"] = c.busy_s;
@@ -845,6 +871,9 @@ nlohmann::json CostReport::to_json() const {
   j["arch"] = architecture;
   j["conventions"] = conventions;
   j["totals"] = totals.to_json();
+  j["geometry"] = {{"tiles_on_chip", geometry.tiles_on_chip}, {"pes_per_tile", geometry.pes_per_tile},
+                   {"arrays_per_pe", geometry.arrays_per_pe}, {"tile_area_m2", geometry.tile_area_m2},
+                   {"pe_area_m2", geometry.pe_area_m2}};
   j["layers"] = nlohmann::json::array();
   for (const auto& l : layers) j["layers"].push_back(l.to_json());
   for (const auto& [n, c] : components) {

@@ -78,6 +78,9 @@ struct LayerCost {
   double energy_j = 0, latency_s = 0, area_m2 = 0;
   double start_s = 0, finish_s = 0;  // in the network schedule
   bool measured_read_energy = false;
+  // Where the energy is spent, for the power map (thermal): in the layer's arrays, in the rest
+  // of its PEs, in its tiles' periphery (energy_j also holds chip-level components).
+  double array_energy_j = 0, pe_energy_j = 0, tile_energy_j = 0;
   std::map<std::string, ComponentCost> components;  // by component name
   nlohmann::json to_json() const;
 };
@@ -93,8 +96,16 @@ struct CostTotals {
   nlohmann::json to_json() const;
 };
 
+// The chip's geometry for floorplans: tiles on the chip, PEs per tile, arrays per PE, and the
+// area of one tile and one PE (its arrays and periphery).
+struct ChipGeometry {
+  int64_t tiles_on_chip = 0, pes_per_tile = 0, arrays_per_pe = 0;
+  double tile_area_m2 = 0, pe_area_m2 = 0;
+};
+
 struct CostReport {
   std::string network, architecture, conventions;
+  ChipGeometry geometry;
   CostTotals totals;
   std::vector<LayerCost> layers;
   std::map<std::string, ComponentCost> components;  // whole network, by component name

@@ -13,6 +13,7 @@
 #include "cli/commands.hpp"
 #include "cli/run_cimkit.hpp"
 #include "cli/tensor_io.hpp"
+#include "support/scratch.hpp"
 #include "core/error.hpp"
 
 using namespace cimkit;
@@ -172,6 +173,36 @@ TEST(Cost, JsonTotalsAndLayers) {
   CliRun badnet = run_cimkit("cost -n resnet19");
   EXPECT_NE(badnet.code, 0);
   EXPECT_NE(badnet.output.find("did you mean 'resnet18'"), std::string::npos) << badnet.output;
+}
+
+TEST(Thermal, FloorplanCommand) {
+  const std::string dir = cimkit::testing::fresh_dir("test_cli", "thermal");
+  const std::string fp = std::string(CIMKIT_SOURCE_DIR) + "/configs/examples/thermal_hotspot_package.yaml";
+  CliRun r = run_cimkit("thermal -f " + fp + " --json --grid-csv " + dir + "/g.csv --heatmap " + dir + "/m.png");
+  ASSERT_EQ(r.code, 0) << r.output;
+  const auto j = nlohmann::json::parse(r.output);
+  EXPECT_NEAR(j["heat_out_w"].get<double>(), 44.0, 1e-5);  // every watt leaves through the sink
+  EXPECT_EQ(j["blocks"].size(), 16u);
+  EXPECT_GT(j["peak_k"].get<double>(), j["mean_k"].get<double>());
+  EXPECT_GT(j["mean_k"].get<double>(), 318.15);
+  // The hottest block is in the busy 5 W column.
+  std::string hottest;
+  double t = 0;
+  for (const auto& b : j["blocks"])
+    if (b["max_k"].get<double>() > t) t = b["max_k"], hottest = b["name"];
+  EXPECT_EQ(hottest.substr(2), "2") << hottest;
+  EXPECT_FALSE(j["hotspots"].empty());
+  std::ifstream csv(dir + "/g.csv");
+  std::string line;
+  int rows = 0;
+  while (std::getline(csv, line)) ++rows;
+  EXPECT_EQ(rows, 64);
+  EXPECT_TRUE(std::filesystem::exists(dir + "/m.png"));
+  CliRun text = run_cimkit("thermal -f " + fp);
+  EXPECT_NE(text.output.find("hotspots"), std::string::npos) << text.output;
+  CliRun bad = run_cimkit("thermal -f " + std::string(CIMKIT_SOURCE_DIR) + "/configs/quickstart.yaml");
+  EXPECT_NE(bad.code, 0);
+  EXPECT_NE(bad.output.find("quickstart.yaml"), std::string::npos) << bad.output;
 }
 
 TEST(Docs, ConfigReferenceIsCurrent) {

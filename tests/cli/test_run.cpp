@@ -86,6 +86,16 @@ TEST(RunJob, WritesTheRunFolderAndIsExactOnAnIdealChip) {
   EXPECT_EQ(cost["layers"][0]["read_energy"], "measured");
   EXPECT_TRUE(fs::exists(dir + "/run/cost_reference.json"));
   EXPECT_NE(read(dir + "/run/layers.csv").find(",energy_j,latency_s,area_m2"), std::string::npos);
+  // The chip's temperature from that power, and the accuracy with every array at its own.
+  const auto& th = stats["thermal"];
+  EXPECT_GE(th["peak_k"].get<double>(), th["mean_k"].get<double>());
+  EXPECT_GT(th["peak_k"].get<double>(), 300.0);  // ambient = operating temperature (300 K)
+  EXPECT_NEAR(th["heat_out_w"].get<double>(), th["power_on_map_w"].get<double>(), 1e-6 * th["power_on_map_w"].get<double>());
+  EXPECT_EQ(th["layers"].size(), 3u);
+  EXPECT_TRUE(stats["accuracy"].contains("analog_with_heat_mean"));
+  EXPECT_TRUE(fs::exists(dir + "/run/thermal_grid.csv"));
+  EXPECT_TRUE(fs::exists(dir + "/run/plots/thermal_map.png"));
+  EXPECT_NE(r.output.find("analog accuracy with the heat"), std::string::npos) << r.output;
 
   // The folder holds a checkpoint: a second run refuses, --resume continues (nothing left to
   // train) and evaluates the same model to the same figures.

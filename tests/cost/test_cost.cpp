@@ -207,6 +207,21 @@ TEST(CostModel, MonotonicAndDuplication) {
   EXPECT_GT(b.totals.n_tiles, v8.totals.n_tiles);
   EXPECT_LE(b.totals.n_tiles, 256);
   EXPECT_NEAR(b.totals.energy_j, v8.totals.energy_j, 0.01 * v8.totals.energy_j);  // same work, more copies
+
+  // Shared tiles pack the layers' PEs: fewer tiles, less area, the same energy.
+  auto arch_with = [](const std::string& extra) {
+    ConfigNode a = load_yaml_string("preset: thermal_quant\n" + extra, "arch.yaml");
+    return Architecture::from_config(a, "arch");
+  };
+  const CostReport shared = CostModel(arch_with("share_tiles: true\n"), tq.chip()).evaluate(net_of("vgg8"));
+  EXPECT_LT(shared.totals.n_tiles, v8.totals.n_tiles);
+  EXPECT_LT(shared.totals.area_m2, v8.totals.area_m2);
+  EXPECT_DOUBLE_EQ(shared.totals.energy_j, v8.totals.energy_j);
+  // A slower ADC: conversions take longer (the latency grows once they outlast the 100 ns read),
+  // the energy per conversion stays.
+  const CostReport slow = CostModel(arch_with("adc_rate_gsps: 0.32\n"), tq.chip()).evaluate(net_of("vgg8"));
+  EXPECT_GT(slow.totals.latency_s, 3 * v8.totals.latency_s);
+  EXPECT_DOUBLE_EQ(slow.components.at("pe.adc").energy_j, v8.components.at("pe.adc").energy_j);
 }
 
 TEST(CostModel, ErrorsSayWhatAndHowMuch) {
