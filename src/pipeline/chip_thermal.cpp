@@ -30,6 +30,7 @@ ChipFloorplan chip_floorplan(const cost::CostReport& report, const std::vector<s
   ChipFloorplan p;
   std::tie(p.tiles_x, p.tiles_y) = square_grid(g.tiles_on_chip);
   std::tie(p.pes_x, p.pes_y) = square_grid(g.pes_per_tile);
+  std::tie(p.slots_x, p.slots_y) = square_grid(g.arrays_per_pe);
   p.tile_side_m = std::sqrt(g.tile_area_m2);
   const double pe_w = p.tile_side_m / p.pes_x, pe_h = p.tile_side_m / p.pes_y;
   p.floorplan.width_m = p.tiles_x * p.tile_side_m;
@@ -43,29 +44,38 @@ ChipFloorplan chip_floorplan(const cost::CostReport& report, const std::vector<s
     const int64_t pes = l.pes;
     if (next_tile + l.tiles > g.tiles_on_chip) throw Error("the network's tiles exceed the chip's; cost it first");
     // The layer's PEs fill its tiles in order; PE k sits in tile next_tile + k / pes_per_tile.
-    std::vector<int> pe_block(static_cast<size_t>(pes));
-    const double tile_share = l.tiles > 0 ? l.tile_energy_j / static_cast<double>(pes) : 0.0;
+    // Inside a PE its arrays_per_pe array slots lie on a near-square grid; slot s of PE k holds
+    // array k * arrays_per_pe + s (the cost model's packing) and an equal share of the PE's and
+    // its tile's periphery power.
+    const double tile_share = l.tile_energy_j / static_cast<double>(pes);
     const double pe_share = l.pe_energy_j / static_cast<double>(pes);
+    const double slot_power = (pe_share + tile_share) / interval / static_cast<double>(g.arrays_per_pe);
+    std::vector<int> slot_block(static_cast<size_t>(pes * g.arrays_per_pe));
     for (int64_t k = 0; k < pes; ++k) {
       const int64_t t = next_tile + k / g.pes_per_tile, in_tile = k % g.pes_per_tile;
       // Tiles in a snake: even tile rows west to east, odd rows east to west.
       const int64_t ty = t / p.tiles_x, tx0 = t % p.tiles_x, tx = ty % 2 == 0 ? tx0 : p.tiles_x - 1 - tx0;
       const int64_t py = in_tile / p.pes_x, px = in_tile % p.pes_x;
-      thermal::Block b;
-      b.name = fmt::format("{}.pe{}", l.name, k);
-      b.x_m = static_cast<double>(tx) * p.tile_side_m + static_cast<double>(px) * pe_w;
       // Row 0 of tiles and PEs at the north edge, as the grids are printed.
-      b.y_m = p.floorplan.height_m - static_cast<double>(ty + 1) * p.tile_side_m +
-              (p.tile_side_m - static_cast<double>(py + 1) * pe_h);
-      b.width_m = pe_w;
-      b.height_m = pe_h;
-      b.power_w = (pe_share + tile_share) / interval;
-      pe_block[static_cast<size_t>(k)] = static_cast<int>(p.floorplan.blocks.size());
-      p.floorplan.blocks.push_back(b);
+      const double pe_x = static_cast<double>(tx) * p.tile_side_m + static_cast<double>(px) * pe_w;
+      const double pe_y = p.floorplan.height_m - static_cast<double>(ty + 1) * p.tile_side_m +
+                          (p.tile_side_m - static_cast<double>(py + 1) * pe_h);
+      for (int64_t sl = 0; sl < g.arrays_per_pe; ++sl) {
+        const int64_t sy = sl / p.slots_x, sx = sl % p.slots_x;
+        thermal::Block b;
+        b.name = g.arrays_per_pe == 1 ? fmt::format("{}.pe{}", l.name, k) : fmt::format("{}.pe{}.a{}", l.name, k, sl);
+        b.width_m = pe_w / p.slots_x;
+        b.height_m = pe_h / p.slots_y;
+        b.x_m = pe_x + static_cast<double>(sx) * b.width_m;
+        b.y_m = pe_y + pe_h - static_cast<double>(sy + 1) * b.height_m;
+        b.power_w = slot_power;
+        slot_block[static_cast<size_t>(k * g.arrays_per_pe + sl)] = static_cast<int>(p.floorplan.blocks.size());
+        p.floorplan.blocks.push_back(b);
+      }
     }
     next_tile += l.tiles;
-    // Arrays: array a (of all duplicates) in PE a / arrays_per_pe; its read power from the
-    // engine's per-array figure (the same for every duplicate), else an equal share.
+    // Arrays: array a (of all duplicates) in slot a; its read power from the engine's per-array
+    // figure (the same for every duplicate), else an equal share.
     const bool measured = li < per_array_read_j.size() && !per_array_read_j[li].empty();
     const int64_t base_arrays = arrays / std::max<int64_t>(1, l.duplication);
     if (measured && static_cast<int64_t>(per_array_read_j[li].size()) != base_arrays) {
@@ -78,7 +88,7 @@ ChipFloorplan chip_floorplan(const cost::CostReport& report, const std::vector<s
     std::vector<int> blocks(static_cast<size_t>(arrays));
     std::vector<double> power(static_cast<size_t>(arrays));
     for (int64_t a = 0; a < arrays; ++a) {
-      const int blk = pe_block[static_cast<size_t>(std::min(pes - 1, a / g.arrays_per_pe))];
+      const int blk = slot_block[static_cast<size_t>(std::min<int64_t>(pes * g.arrays_per_pe - 1, a))];
       double e = l.array_energy_j / static_cast<double>(arrays);
       // Measured energies keep the layer's array total (one duplicate reads a 1/d share of the
       // vectors) and distribute it as the engine saw it.

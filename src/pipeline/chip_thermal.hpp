@@ -3,13 +3,15 @@
 // Floorplan: the chip's tiles on a near-square grid (tile pitch = √(tile area) from the cost
 // model), each tile's PEs on a near-square grid inside it, layers on consecutive tiles in a
 // snake order and each layer's PEs in row-major order inside its tiles; arrays sit in their PE
-// (a = t · arrays_per_tile + c, PE = a / arrays_per_pe, the cost model's own packing).
+// (a = t · arrays_per_tile + c, PE = a / arrays_per_pe, the cost model's own packing), each in
+// its own slot of the PE (a near-square grid of arrays_per_pe slots), so every array has
+// coordinates and a temperature of its own.
 // Power: each PE block carries its arrays' read power (the engine's measured per-array read
 // energy when the network was run on the chip, else the layer's array energy shared equally),
 // its share of the layer's other PE-level energy and of its tile's periphery energy, all per
 // inference divided by the pipeline interval: the steady state of back-to-back inferences.
 // Chip-level components (off-chip links) are not on the map. Temperatures: each array reads at
-// the mean temperature of its PE block.
+// the mean temperature of its slot.
 #pragma once
 #include <nlohmann/json.hpp>
 #include <torch/torch.h>
@@ -24,8 +26,10 @@
 namespace cimkit::pipeline {
 
 struct ChipFloorplan {
-  thermal::Floorplan floorplan;  // one block per used PE, named "<layer>.pe<k>"
-  int tiles_x = 0, tiles_y = 0, pes_x = 0, pes_y = 0;
+  // One block per array slot of every used PE: "<layer>.pe<k>" (one array per PE) or
+  // "<layer>.pe<k>.a<s>"; the arrays of a layer occupy its slots in order.
+  thermal::Floorplan floorplan;
+  int tiles_x = 0, tiles_y = 0, pes_x = 0, pes_y = 0, slots_x = 1, slots_y = 1;
   double tile_side_m = 0;
   std::vector<std::string> layers;             // layer names, in order
   std::vector<std::vector<int>> array_block;   // [layer][array] -> block index

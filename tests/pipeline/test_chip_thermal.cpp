@@ -3,6 +3,8 @@
 // and per-array temperatures change what the analog layer reads.
 #include <gtest/gtest.h>
 
+#include <set>
+
 #include "core/config_tree.hpp"
 #include "cost/cost_model.hpp"
 #include "mapping/network.hpp"
@@ -36,6 +38,26 @@ TEST(ChipThermal, FloorplanCarriesTheCostModelsPower) {
   EXPECT_NEAR(plan.total_power_w, e / rep.totals.interval_s, 1e-9 * plan.total_power_w);
   ASSERT_EQ(plan.array_block.size(), rep.layers.size());
   for (size_t i = 0; i < rep.layers.size(); ++i) EXPECT_EQ(static_cast<int64_t>(plan.array_block[i].size()), rep.layers[i].arrays);
+}
+
+TEST(ChipThermal, EveryArrayHasItsOwnSlot) {
+  // ISAAC: 8 arrays per IMA, on a 3 x 3 grid of slots; every array of the network in a block of
+  // its own, no two blocks overlapping.
+  ConfigNode arch = ConfigNode::map({"t", 0});
+  arch.set("preset", ConfigNode::scalar("isaac", {"t", 0}));
+  const cost::CostReport rep =
+      cost::CostModel::from_config(&arch, nullptr, {}).evaluate(mapping::load_layer_list(kNets + "/mnsim/vgg8.yaml"));
+  const ChipFloorplan plan = chip_floorplan(rep);
+  EXPECT_EQ(plan.slots_x, 3);
+  EXPECT_EQ(plan.slots_y, 3);
+  EXPECT_EQ(static_cast<int64_t>(plan.floorplan.blocks.size()), rep.totals.n_pes * 8);
+  EXPECT_NO_THROW(plan.floorplan.validate());
+  std::set<int> seen;
+  for (const auto& layer : plan.array_block)
+    for (int b : layer) EXPECT_TRUE(seen.insert(b).second) << "two arrays in block " << b;
+  const ChipThermal heat = solve_chip_thermal(plan, ChipThermalOptions::from_config(load_yaml_string("cells_per_pe: 3\n", "t.yaml")));
+  EXPECT_EQ(heat.problem.model.nx, plan.tiles_x * plan.pes_x * 3);
+  EXPECT_NEAR(heat.steady.field.heat_out_w, plan.total_power_w, 1e-6 * plan.total_power_w);
 }
 
 TEST(ChipThermal, HeatIsWhereThePowerIs) {
