@@ -154,6 +154,12 @@ Schema Architecture::mnsim_schema() {
   s.integer("pooling_units", "Pooling_unit_num per tile").at_least(1).def(int64_t{64});
   s.real("inter_tile_gbps", "Inter_Tile_Bandwidth").above(0).def(20.0).with_unit("Gbit/s");
   s.real("intra_tile_gbps", "Intra_Tile_Bandwidth").above(0).def(1024.0).with_unit("Gbit/s");
+  s.real("buffer_tech_nm", "Buffer_Technology: SRAM table bin (>= 90, >= 65, else)").above(0).def(90.0).with_unit("nm");
+  s.integer("buffer_bitwidth", "Buffer_Bitwidth: SRAM bus width").at_least(1).def(int64_t{64}).with_unit("bit");
+  s.real("pe_inbuf_kb", "PE_inBuf_Size (0: sized by the mapper, the largest layer's line buffer per PE)").at_least(0)
+      .def(0.0).with_unit("KB");
+  s.real("tile_outbuf_kb", "Tile_outBuf_Size (0: sized by the mapper, two output vectors per tile)").at_least(0).def(0.0)
+      .with_unit("KB");
   s.real("input_fraction_ones", "Fraction of '1' inputs in MNSIM's average cell read power (0.1)").range(0, 1).def(0.1);
   s.real("cell_fraction_hrs", "Weight of 1/R_HRS in MNSIM's average cell conductance (0.67)").range(0, 1).def(0.67);
   return s;

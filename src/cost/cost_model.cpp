@@ -8,6 +8,7 @@
 
 #include "core/error.hpp"
 #include "core/paths.hpp"
+#include "cost/mnsim_tables.hpp"
 #include "crossbar/slicing.hpp"
 
 namespace cimkit::cost {
@@ -635,7 +636,87 @@ CostReport CostModel::evaluate_mnsim(const mapping::NetworkShape& net) const {
   const double p_pool = 3.082e-3 * pool_scale;
   const Converter adc = adc_at(chip_.adc_bits), dac = dac_at(chip_.dac_bits);
 
-  // Area of one PE and one tile (MNSIM PE.py / Tile.py; buffers as a fixed input-buffer figure).
+  // TCG mapping of every layer (Mapping_Model/Tile_connection_graph.py, mnsim.md §3.1): whole
+  // input channels per crossbar, magnitude bits on positive and negative crossbars.
+  struct Tcg {
+    int wbits = 0, ibits = 0, abits = 0;
+    int64_t dup = 1, slices = 0, r_used = 0, c_used = 0, pe_num = 0, tiles = 0;
+  };
+  std::vector<Tcg> tcg(net.layers.size());
+  double inbuf_kb = 0, outbuf_kb = 0;  // sized by the mapper unless given (mnsim.md §2.6)
+  auto pow2_kb = [](double bytes) { return std::pow(2.0, std::ceil(std::log2(std::max(bytes, 1.0)))) / 1024.0; };
+  for (size_t i = 0; i < net.layers.size(); ++i) {
+    const auto& l = net.layers[i];
+    Tcg& m = tcg[i];
+    const auto lo = options_.layers.find(l.name);
+    const LayerOptions* o = lo == options_.layers.end() ? nullptr : &lo->second;
+    m.wbits = o && o->weight_bits ? o->weight_bits : (l.weight_bits ? l.weight_bits : chip_.spec.weight_bits);
+    m.ibits = o && o->input_bits ? o->input_bits : (l.input_bits ? l.input_bits : chip_.spec.input_bits);
+    m.abits = o && o->adc_bits ? o->adc_bits : (l.adc_bits ? l.adc_bits : chip_.adc_bits);
+    m.dup = o && o->duplication > 0 ? o->duplication : 1;
+    const int64_t b_mag = polarity == 2 ? m.wbits - 1 : m.wbits;
+    m.slices = ceil_div(b_mag, chip_.spec.cell_bits);  // MNSIM: 1 bit per cell
+    const bool conv = l.kind == "conv2d";
+    const int64_t k2 = conv ? l.kernel * l.kernel : 1;
+    const int64_t c_in = l.in_features / k2;
+    int64_t my = 0;
+    if (conv) {
+      const int64_t ch_per_xbar = R / k2;
+      if (ch_per_xbar < 1) {
+        throw Error(fmt::format("layer {}: a {}x{} kernel needs {} rows, more than the crossbar's {} (MNSIM maps whole "
+                                "input channels per crossbar)",
+                                l.name, l.kernel, l.kernel, k2, R));
+      }
+      my = ceil_div(c_in, ch_per_xbar);
+      m.r_used = std::min(ch_per_xbar, c_in) * k2;
+    } else {
+      my = ceil_div(l.in_features, R);
+      m.r_used = std::min(l.in_features, R);
+    }
+    const int64_t mx = ceil_div(m.slices, groups) * ceil_div(l.out_features, C);
+    m.c_used = std::min(l.out_features, C);
+    m.pe_num = mx * my * m.dup;
+    m.tiles = ceil_div(m.pe_num, pes_per_tile);
+    // Line buffer: K input rows of the layer (fc: its input vector), shared by its PEs; output
+    // buffer: two (ping-pong) output vectors per tile.
+    const double data_in = conv ? static_cast<double>(l.input.width * l.kernel * c_in * m.ibits) / 8.0
+                                : static_cast<double>(l.in_features * m.ibits) / 8.0;
+    inbuf_kb = std::max(inbuf_kb, pow2_kb(data_in / static_cast<double>(m.pe_num)));
+    outbuf_kb = std::max(outbuf_kb, pow2_kb(2.0 * static_cast<double>(l.out_features * m.ibits) / 8.0 /
+                                            static_cast<double>(m.tiles)));
+  }
+  if (P.get_real("pe_inbuf_kb") > 0) inbuf_kb = P.get_real("pe_inbuf_kb");
+  if (P.get_real("tile_outbuf_kb") > 0) outbuf_kb = P.get_real("tile_outbuf_kb");
+  // SRAM figures (Buffer.py): table entry by technology, size and bus width; 20 ns cycles; an
+  // access of n bytes takes ceil(8n / width) cycles at power E_dyn / 20 ns + leakage.
+  struct Sram {
+    double area_m2, read_w, write_w;
+  };
+  const double buf_tech = P.get_real("buffer_tech_nm");
+  const int64_t bus = P.get_int("buffer_bitwidth");
+  auto sram = [&](double kb, const std::string& what) {
+    const int tech_bin = buf_tech >= 90 ? 0 : (buf_tech >= 65 ? 36 : 72);
+    const double sizes[] = {2, 4, 8, 16, 32, 64, 128, 256};
+    int size_bin = 8;
+    for (int b = 0; b < 8; ++b)
+      if (kb <= sizes[b]) {
+        size_bin = b;
+        break;
+      }
+    const int bus_bin = bus <= 64 ? 0 : (bus <= 128 ? 1 : (bus <= 256 ? 2 : 3));
+    const int idx = tech_bin + 4 * size_bin + bus_bin;
+    if (mnsim::kSramAreaMm2[idx] < 0) {
+      throw Error(fmt::format("MNSIM's SRAM tables have no entry for the {} ({} KB, {} nm, {}-bit bus: index {})", what, kb,
+                              buf_tech, bus, idx));
+    }
+    const double leak_w = mnsim::kSramLeakageMw[idx] * 1e-3, cycle = 20e-9;
+    return Sram{mnsim::kSramAreaMm2[idx] * 1e-6, mnsim::kSramReadNj[idx] * 1e-9 / cycle + leak_w,
+                mnsim::kSramWriteNj[idx] * 1e-9 / cycle + leak_w};
+  };
+  const Sram inbuf = sram(inbuf_kb, "PE input buffer"), outbuf = sram(outbuf_kb, "tile output buffer");
+  auto access_s = [&](double bytes) { return std::ceil(8.0 * bytes / static_cast<double>(bus)) * 20e-9; };
+
+  // Area of one PE and one tile (MNSIM PE.py / Tile.py).
   const int64_t pe_xbars = groups * polarity, pe_adcs = groups * adc_per_group, pe_dacs = groups * dac_per_group;
   const double pe_adder_bits = 8;
   const double a_adder_bit = 10.0 * 14.0 * std::pow(P.get_real("adder_tech_nm"), 2) / 1e6 * 1e-12;
@@ -650,47 +731,24 @@ CostReport CostModel::evaluate_mnsim(const mapping::NetworkShape& net) const {
       {"input_demux", static_cast<double>(pe_dacs) * a_demux},
       {"output_mux", static_cast<double>(pe_adcs) * a_mux},
       {"adder", static_cast<double>(adc_per_group * pe_adders) * pe_adder_bits * a_adder_bit},
+      {"pe_input_buffer", inbuf.area_m2},
   };
   double pe_total = 0;
   for (const auto& [k, v] : pe_area) pe_total += v;
   const double joint_count = static_cast<double>((pes_per_tile - 1) * pe_adcs);
-  const double tile_area = static_cast<double>(pes_per_tile) * pe_total + joint_count * a_joint + a_pool;
+  const double tile_area = static_cast<double>(pes_per_tile) * pe_total + joint_count * a_joint + a_pool + outbuf.area_m2;
 
   CostReport r;
   CostTotals& t = r.totals;
   r.geometry = {tiles_avail, pes_per_tile, pe_xbars, tile_area, pe_total};
   for (size_t i = 0; i < net.layers.size(); ++i) {
     const auto& l = net.layers[i];
-    const auto lo = options_.layers.find(l.name);
-    const LayerOptions* o = lo == options_.layers.end() ? nullptr : &lo->second;
-    const int wbits = o && o->weight_bits ? o->weight_bits : (l.weight_bits ? l.weight_bits : chip_.spec.weight_bits);
-    const int ibits = o && o->input_bits ? o->input_bits : (l.input_bits ? l.input_bits : chip_.spec.input_bits);
-    const int abits = o && o->adc_bits ? o->adc_bits : (l.adc_bits ? l.adc_bits : chip_.adc_bits);
-    const int64_t dup = o && o->duplication > 0 ? o->duplication : 1;
-    // TCG mapping: whole input channels per crossbar; magnitude bits on pos/neg crossbars.
-    const int64_t b_mag = polarity == 2 ? wbits - 1 : wbits;
-    const int64_t slices = ceil_div(b_mag, chip_.spec.cell_bits);  // MNSIM: 1 bit per cell
+    const Tcg& m = tcg[i];
+    const int wbits = m.wbits, ibits = m.ibits, abits = m.abits;
+    const int64_t dup = m.dup, slices = m.slices, r_used = m.r_used, c_used = m.c_used, pe_num = m.pe_num;
+    const int64_t tiles = m.tiles, c_out = l.out_features;
     const bool conv = l.kind == "conv2d";
     const int64_t k2 = conv ? l.kernel * l.kernel : 1;
-    const int64_t c_in = l.in_features / k2, c_out = l.out_features;
-    int64_t my = 0, r_used = 0;
-    if (conv) {
-      const int64_t ch_per_xbar = R / k2;
-      if (ch_per_xbar < 1) {
-        throw Error(fmt::format("layer {}: a {}x{} kernel needs {} rows, more than the crossbar's {} (MNSIM maps whole "
-                                "input channels per crossbar)",
-                                l.name, l.kernel, l.kernel, k2, R));
-      }
-      my = ceil_div(c_in, ch_per_xbar);
-      r_used = std::min(ch_per_xbar, c_in) * k2;
-    } else {
-      my = ceil_div(l.in_features, R);
-      r_used = std::min(l.in_features, R);
-    }
-    const int64_t mx = ceil_div(slices, groups) * ceil_div(c_out, C);
-    const int64_t c_used = std::min(c_out, C);
-    const int64_t pe_num = mx * my * dup;
-    const int64_t tiles = ceil_div(pe_num, pes_per_tile);
     const int64_t g = std::min(slices, groups), p = std::min(pe_num, pes_per_tile);
 
     // Per output pixel (MNSIM Latency_Model, mnsim.md §2.8).
@@ -715,7 +773,15 @@ CostReport CostModel::evaluate_mnsim(const mapping::NetworkShape& net) const {
     const double inter_bw = P.get_real("inter_tile_gbps") * 1e9;
     const double t_merge = in_layer_dist * (Td + static_cast<double>(c_used * p * ibits) / inter_bw);
     const double t_transfer = static_cast<double>(c_out * ibits) / inter_bw;
-    const double pixel = t_dac + t_x + t_adc + t_ireg + t_sr + t_dm + t_mx + t_add + t_oreg + t_joint + t_intra + t_merge +
+    // Buffers per pixel: the line buffer takes the new input columns (C_PE x stride values) and
+    // feeds the r inputs of a read; the tile writes its merged partial sums and the merge reads
+    // the layer's output back (mnsim.md §2.8).
+    const double c_pe = static_cast<double>(r_used) / static_cast<double>(k2);
+    const double t_in_w = access_s(conv ? c_pe * static_cast<double>(l.stride * ibits) / 8.0 : static_cast<double>(r_used * ibits) / 8.0);
+    const double t_in_r = access_s(static_cast<double>(r_used * ibits) / 8.0);
+    const double t_out_w = access_s((abits + merge) * static_cast<double>(c_used * p) / 8.0);
+    const double t_out_r = access_s(static_cast<double>(c_used * ibits * p) / 8.0);
+    const double pixel = t_in_w + t_in_r + t_out_w + t_out_r + t_dac + t_x + t_adc + t_ireg + t_sr + t_dm + t_mx + t_add + t_oreg + t_joint + t_intra + t_merge +
                          t_transfer;
     const double V = static_cast<double>(l.vectors);
     const double per_dup_pixels = std::ceil(V / static_cast<double>(dup));
@@ -743,6 +809,15 @@ CostReport CostModel::evaluate_mnsim(const mapping::NetworkShape& net) const {
     add("output_reg", static_cast<double>(g) * cols_active * p_reg, t_oreg);
     add("input_demux", static_cast<double>(g) * rows_active * p_demux, t_dm);
     add("output_mux", static_cast<double>(g) * cols_active * p_mux, t_mx);
+    {  // buffers: read and write power x their time, per PE (input) and per tile (output)
+      const double e_in = n_pe * pixels * (inbuf.read_w * t_in_r + inbuf.write_w * t_in_w);
+      const double e_out = static_cast<double>(tiles) * pixels * (outbuf.read_w * t_out_r + outbuf.write_w * t_out_w);
+      lc.components["pe_input_buffer"].energy_j += e_in;
+      lc.components["pe_input_buffer"].busy_s += pixels * (t_in_r + t_in_w);
+      lc.components["tile_output_buffer"].energy_j += e_out;
+      lc.components["tile_output_buffer"].busy_s += pixels * (t_out_r + t_out_w);
+      lc.energy_j += e_in + e_out;
+    }
     lc.array_energy_j = lc.components["crossbar"].energy_j;
     lc.pe_energy_j = lc.energy_j - lc.array_energy_j;
     {  // joint modules: (p - 1) x columns per tile, for the tile's merge time
@@ -776,6 +851,7 @@ CostReport CostModel::evaluate_mnsim(const mapping::NetworkShape& net) const {
     for (const auto& [k, v] : pe_area) lc.components[k].area_m2 += static_cast<double>(tiles * pes_per_tile) * v;
     lc.components["joint_module"].area_m2 += static_cast<double>(tiles) * joint_count * a_joint;
     lc.components["pooling"].area_m2 += static_cast<double>(tiles) * a_pool;
+    lc.components["tile_output_buffer"].area_m2 += static_cast<double>(tiles) * outbuf.area_m2;
     // Schedule: MNSIM's pixel-level pipeline, approximated at layer level (docs/cost.md).
     schedule(lc, l, r.layers.empty() ? nullptr : &r.layers.back(), arch_.timing().pipeline);
     accumulate(r, lc);
@@ -803,6 +879,7 @@ CostReport CostModel::evaluate_mnsim(const mapping::NetworkShape& net) const {
   }
   t.chip_area_m2 = static_cast<double>(tiles_avail) * tile_area;
   r.reference["mnsim_derived"] = {{"pe_area_m2", pe_total},     {"tile_area_m2", tile_area}, {"crossbar_area_m2", a_xbar},
+                                  {"pe_input_buffer_kb", inbuf_kb}, {"tile_output_buffer_kb", outbuf_kb},
                                   {"cell_read_power_w", p_cell}, {"t_xbar_s", t_xbar},        {"input_demux", input_demux},
                                   {"output_mux", output_mux}};
   return r;
