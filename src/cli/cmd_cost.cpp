@@ -52,7 +52,7 @@ mapping::NetworkShape network_for(const std::string& network, const ConfigNode* 
   return shape;
 }
 
-int cost_command(const CostArgs& args, std::ostream& out) {
+CostSetup load_cost_setup(const CostArgs& args) {
   ConfigNode root = args.config.empty() ? ConfigNode::map({"<command line>", 0}) : load_yaml_file(args.config);
   if (!root.is_map()) throw ConfigError(root.loc(), "", "a cost config is a map with chip, arch, cost, model sections");
   auto set_preset = [&](const std::string& section, const std::string& name) {
@@ -64,7 +64,7 @@ int cost_command(const CostArgs& args, std::ostream& out) {
   if (!args.chip.empty()) set_preset("chip", args.chip);
   for (const auto& o : args.overrides) apply_override(root, o);
   // A run config is a cost config too: its run-only sections are accepted and left alone.
-  static const std::vector<std::string> known = {"chip", "arch", "cost", "model", "data", "train", "eval",
+  static const std::vector<std::string> known = {"chip", "arch", "cost", "thermal", "model", "data", "train", "eval",
                                                  "operating", "seed", "threads", "out", "sources"};
   for (const auto& [k, v] : root.items()) {
     if (std::find(known.begin(), known.end(), k) == known.end()) fail_unknown_key(k, v, "", known);
@@ -82,9 +82,15 @@ int cost_command(const CostArgs& args, std::ostream& out) {
   if (network.empty()) network = "resnet18";
   // A relative layer-list path in a config file is relative to the working directory, then to
   // the source tree (network_for).
-  const mapping::NetworkShape net = network_for(network, model, args.input, args.classes);
-  const cost::CostModel cm = cost::CostModel::from_config(root.find("arch"), root.find("chip"), opt);
-  const cost::CostReport rep = cm.evaluate(net);
+  mapping::NetworkShape net = network_for(network, model, args.input, args.classes);
+  cost::CostModel cm = cost::CostModel::from_config(root.find("arch"), root.find("chip"), opt);
+  return {std::move(root), std::move(net), std::move(cm)};
+}
+
+int cost_command(const CostArgs& args, std::ostream& out) {
+  const CostSetup setup = load_cost_setup(args);
+  const cost::CostModel& cm = setup.model;
+  const cost::CostReport rep = cm.evaluate(setup.network);
   if (args.json) {
     nlohmann::json j = rep.to_json();
     j["reference"] = rep.reference;

@@ -9,6 +9,10 @@
 #include "core/error.hpp"
 #include "core/files.hpp"
 #include "core/plot.hpp"
+#include "cli/cost_job.hpp"
+#include "core/paths.hpp"
+#include "core/text.hpp"
+#include "pipeline/chip_thermal.hpp"
 #include "thermal/report.hpp"
 
 namespace cimkit::cli {
@@ -18,9 +22,78 @@ struct ThermalArgs {
   std::string floorplan, grid_csv, heatmap;
   bool json = false;
   int hotspots = 5;
+  CostArgs chip;  // network mode: the network on the chip (as `cimkit cost`)
 };
 
+void write_map(const std::string& path, const std::string& title, const thermal::Grid2D& t,
+               const std::vector<std::pair<int, int>>& marks) {
+  HeatMap hm;
+  hm.title = title;
+  hm.unit = "K";
+  hm.rows = t.ny;
+  hm.cols = t.nx;
+  hm.values = t.values;
+  hm.marks = marks;
+  write_heatmap_png(path, hm);
+}
+
+// Network mode: the network's shape-only cost on the architecture, its floorplan and power map,
+// and the chip's steady temperature (no accuracy: nothing is trained or read).
+int chip_thermal_command(const ThermalArgs& a, std::ostream& out) {
+  const auto t0 = std::chrono::steady_clock::now();
+  const CostSetup setup = load_cost_setup(a.chip);
+  const cost::CostReport rep = setup.model.evaluate(setup.network);
+  const ConfigNode* th = setup.root.find("thermal");
+  pipeline::ChipThermalOptions opt = pipeline::ChipThermalOptions::from_config(th ? *th : ConfigNode(), "thermal");
+  // Ambient: the config's operating temperature (default 300 K) unless the package gives one, as
+  // in cimkit run.
+  if (!opt.problem.has("package") || !opt.problem.find("package")->has("ambient_k")) {
+    const ConfigNode* op = setup.root.find("operating");
+    const Params opp = parse_params(op ? *op : ConfigNode(), OperatingConditions::schema(), "operating");
+    ConfigNode pk = opt.problem.has("package") ? *opt.problem.find("package") : ConfigNode::map({"<command line>", 0});
+    pk.set("ambient_k", ConfigNode::scalar(fmt::format("{}", opp.get_real("temperature_k")), {"operating.temperature_k", 0}));
+    opt.problem.set("package", pk);
+  }
+  const pipeline::ChipThermal heat = pipeline::solve_chip_thermal(pipeline::chip_floorplan(rep), opt);
+  const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+  if (!a.grid_csv.empty()) write_file_atomic(a.grid_csv, thermal::grid_csv(heat.steady.field.die_k));
+  if (!a.heatmap.empty()) {
+    write_map(a.heatmap, fmt::format("{} on {}: die temperature, peak {:.2f} K", rep.network, rep.architecture,
+                                     heat.steady.stats.peak_k),
+              heat.steady.field.die_k, heat.hotspots);
+  }
+  if (a.json) {
+    nlohmann::json j = heat.to_json();
+    j["network"] = rep.network;
+    j["arch"] = rep.architecture;
+    j["cost_totals"] = rep.totals.to_json();
+    j["seconds"] = ms / 1e3;
+    out << j.dump(2) << "\n";
+    return 0;
+  }
+  out << rep.summary_table() << heat.summary();
+  out << fmt::format("  {:<22} {:>7} {:>12} {:>9} {:>9} {:>9}\n", "layer", "arrays", "array power", "min K", "mean K",
+                     "max K");
+  const nlohmann::json layers = heat.to_json()["layers"];
+  for (const auto& l : layers) {
+    out << fmt::format("  {:<22} {:>7} {:>12} {:>9.3f} {:>9.3f} {:>9.3f}\n", l["name"].get<std::string>(),
+                       l["arrays"].get<int64_t>(), cost::format_si(l["array_power_w"].get<double>(), "W"),
+                       l["min_k"].get<double>(), l["mean_k"].get<double>(), l["max_k"].get<double>());
+  }
+  out << fmt::format("  ({:.0f} ms)\n", ms);
+  return 0;
+}
+
 int thermal_command(const ThermalArgs& a, std::ostream& out) {
+  const bool network_mode = !a.chip.network.empty() || !a.chip.config.empty() || !a.chip.arch.empty();
+  if (!a.floorplan.empty() && network_mode) {
+    throw Error("cimkit thermal: give --floorplan F.yaml, or a network on a chip (--network / --arch / a config), not both");
+  }
+  if (a.floorplan.empty() && !network_mode) {
+    throw Error("cimkit thermal: give --floorplan F.yaml (a die of powered blocks), or a network on a chip: --network "
+                "NAME|FILE, --arch PRESET, or a config with chip / arch / thermal sections");
+  }
+  if (network_mode) return chip_thermal_command(a, out);
   const auto t0 = std::chrono::steady_clock::now();
   const thermal::ThermalProblem p = thermal::ThermalProblem::load(a.floorplan);
   const thermal::SteadyReport r = thermal::solve_steady(p);
@@ -29,14 +102,8 @@ int thermal_command(const ThermalArgs& a, std::ostream& out) {
   const double cw = p.model.die_width_m / p.model.nx, ch = p.model.die_height_m / p.model.ny;
   if (!a.grid_csv.empty()) write_file_atomic(a.grid_csv, thermal::grid_csv(r.field.die_k));
   if (!a.heatmap.empty()) {
-    HeatMap hm;
-    hm.title = fmt::format("{}: die temperature, peak {:.2f} K", a.floorplan, r.stats.peak_k);
-    hm.unit = "K";
-    hm.rows = r.field.die_k.ny;
-    hm.cols = r.field.die_k.nx;
-    hm.values = r.field.die_k.values;
-    hm.marks = spots;
-    write_heatmap_png(a.heatmap, hm);
+    write_map(a.heatmap, fmt::format("{}: die temperature, peak {:.2f} K", a.floorplan, r.stats.peak_k), r.field.die_k,
+              spots);
   }
   if (a.json) {
     nlohmann::json j = thermal::to_json(r, p);
@@ -71,10 +138,16 @@ int thermal_command(const ThermalArgs& a, std::ostream& out) {
 }  // namespace
 
 void add_thermal(CLI::App& app, Action& action) {
-  auto* cmd = app.add_subcommand("thermal", "Steady temperature of a die from a floorplan of powered blocks "
-                                            "(docs/thermal.md; configs/examples/thermal_*.yaml)");
+  auto* cmd = app.add_subcommand("thermal", "Steady temperature of a die: from a floorplan of powered blocks, or of a "
+                                            "network's chip from its cost (docs/thermal.md)");
   auto a = std::make_shared<ThermalArgs>();
-  cmd->add_option("--floorplan,-f", a->floorplan, "Problem file: die, blocks, stack, package, grid, mode")->required();
+  cmd->add_option("--floorplan,-f", a->floorplan, "Problem file: die, blocks, stack, package, grid, mode");
+  cmd->add_option("config", a->chip.config, "Network mode: a config with chip / arch / cost / thermal / model sections");
+  cmd->add_option("--network,-n", a->chip.network, "Network mode: zoo model name or layer-list file");
+  cmd->add_option("--arch", a->chip.arch, "Network mode: architecture preset: " + join(list_presets("arch"), ", "));
+  cmd->add_option("--chip", a->chip.chip, "Network mode: chip preset (default: the architecture's own)");
+  cmd->add_option("--input", a->chip.input, "Network mode, zoo networks: input shape CxHxW (default 3x32x32)");
+  cmd->add_option("--set", a->chip.overrides, "Network mode: override a config key, e.g. thermal.package.r_convec_k_w=0.5");
   cmd->add_flag("--json", a->json, "Print block temperatures, peak/mean/std/percentiles and hotspots as JSON");
   cmd->add_option("--grid-csv", a->grid_csv, "Write the die-layer grid (K, north row first) to this CSV file");
   cmd->add_option("--heatmap", a->heatmap, "Write the die-layer temperature map to this PNG file");

@@ -26,6 +26,14 @@ struct CostArgs {
 mapping::NetworkShape network_for(const std::string& network, const ConfigNode* model, const std::string& input,
                                   int64_t classes);
 
+// The config (file, presets and --set applied), the network and the cost model of `args`.
+struct CostSetup {
+  ConfigNode root;
+  mapping::NetworkShape network;
+  cost::CostModel model;
+};
+CostSetup load_cost_setup(const CostArgs& args);
+
 int cost_command(const CostArgs& args, std::ostream& out);
 
 }  // namespace cimkit::cli

@@ -203,6 +203,27 @@ TEST(Thermal, FloorplanCommand) {
   CliRun bad = run_cimkit("thermal -f " + std::string(CIMKIT_SOURCE_DIR) + "/configs/quickstart.yaml");
   EXPECT_NE(bad.code, 0);
   EXPECT_NE(bad.output.find("quickstart.yaml"), std::string::npos) << bad.output;
+  CliRun none = run_cimkit("thermal");
+  EXPECT_NE(none.code, 0);
+  EXPECT_NE(none.output.find("--floorplan"), std::string::npos) << none.output;
+}
+
+TEST(Thermal, NetworkOnAChip) {
+  // A network's chip from its cost: power on the map = heat out; ambient = 300 K by default,
+  // a config knob through --set.
+  CliRun r = run_cimkit("thermal -n " + std::string(CIMKIT_SOURCE_DIR) + "/networks/mnsim/vgg8.yaml --arch thermal_quant --json");
+  ASSERT_EQ(r.code, 0) << r.output;
+  const auto j = nlohmann::json::parse(r.output);
+  EXPECT_NEAR(j["heat_out_w"].get<double>(), j["power_on_map_w"].get<double>(), 1e-6 * j["power_on_map_w"].get<double>());
+  EXPECT_DOUBLE_EQ(j["ambient_k"].get<double>(), 300.0);
+  EXPECT_GT(j["peak_k"].get<double>(), 300.0);
+  EXPECT_EQ(j["layers"].size(), 8u);
+  EXPECT_EQ(j["grid"]["nx"], 128);
+  // Worse cooling (10x the convection resistance) heats the chip more.
+  CliRun hot = run_cimkit("thermal -n " + std::string(CIMKIT_SOURCE_DIR) +
+                          "/networks/mnsim/vgg8.yaml --arch thermal_quant --json --set thermal.package.r_convec_k_w=1.0");
+  ASSERT_EQ(hot.code, 0) << hot.output;
+  EXPECT_GT(nlohmann::json::parse(hot.output)["mean_k"].get<double>(), j["mean_k"].get<double>());
 }
 
 TEST(Docs, ConfigReferenceIsCurrent) {
