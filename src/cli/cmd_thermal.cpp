@@ -8,7 +8,6 @@
 #include "cli/commands.hpp"
 #include "core/error.hpp"
 #include "core/files.hpp"
-#include "core/plot.hpp"
 #include "cli/cost_job.hpp"
 #include "core/paths.hpp"
 #include "core/text.hpp"
@@ -25,18 +24,6 @@ struct ThermalArgs {
   CostArgs chip;  // network mode: the network on the chip (as `cimkit cost`)
 };
 
-void write_map(const std::string& path, const std::string& title, const thermal::Grid2D& t,
-               const std::vector<std::pair<int, int>>& marks) {
-  HeatMap hm;
-  hm.title = title;
-  hm.unit = "K";
-  hm.rows = t.ny;
-  hm.cols = t.nx;
-  hm.values = t.values;
-  hm.marks = marks;
-  write_heatmap_png(path, hm);
-}
-
 // Network mode: the network's shape-only cost on the architecture, its floorplan and power map,
 // and the chip's steady temperature (no accuracy: nothing is trained or read).
 int chip_thermal_command(const ThermalArgs& a, std::ostream& out) {
@@ -47,20 +34,15 @@ int chip_thermal_command(const ThermalArgs& a, std::ostream& out) {
   pipeline::ChipThermalOptions opt = pipeline::ChipThermalOptions::from_config(th ? *th : ConfigNode(), "thermal");
   // Ambient: the config's operating temperature (default 300 K) unless the package gives one, as
   // in cimkit run.
-  if (!opt.problem.has("package") || !opt.problem.find("package")->has("ambient_k")) {
-    const ConfigNode* op = setup.root.find("operating");
-    const Params opp = parse_params(op ? *op : ConfigNode(), OperatingConditions::schema(), "operating");
-    ConfigNode pk = opt.problem.has("package") ? *opt.problem.find("package") : ConfigNode::map({"<command line>", 0});
-    pk.set("ambient_k", ConfigNode::scalar(fmt::format("{}", opp.get_real("temperature_k")), {"operating.temperature_k", 0}));
-    opt.problem.set("package", pk);
-  }
+  const ConfigNode* op = setup.root.find("operating");
+  opt.default_ambient(
+      parse_params(op ? *op : ConfigNode(), OperatingConditions::schema(), "operating").get_real("temperature_k"));
   const pipeline::ChipThermal heat = pipeline::solve_chip_thermal(pipeline::chip_floorplan(rep), opt);
   const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
   if (!a.grid_csv.empty()) write_file_atomic(a.grid_csv, thermal::grid_csv(heat.steady.field.die_k));
   if (!a.heatmap.empty()) {
-    write_map(a.heatmap, fmt::format("{} on {}: die temperature, peak {:.2f} K", rep.network, rep.architecture,
-                                     heat.steady.stats.peak_k),
-              heat.steady.field.die_k, heat.hotspots);
+    heat.write_map_png(a.heatmap, fmt::format("{} on {}: die temperature, peak {:.2f} K", rep.network, rep.architecture,
+                                              heat.steady.stats.peak_k));
   }
   if (a.json) {
     nlohmann::json j = heat.to_json();
@@ -102,8 +84,8 @@ int thermal_command(const ThermalArgs& a, std::ostream& out) {
   const double cw = p.model.die_width_m / p.model.nx, ch = p.model.die_height_m / p.model.ny;
   if (!a.grid_csv.empty()) write_file_atomic(a.grid_csv, thermal::grid_csv(r.field.die_k));
   if (!a.heatmap.empty()) {
-    write_map(a.heatmap, fmt::format("{}: die temperature, peak {:.2f} K", a.floorplan, r.stats.peak_k), r.field.die_k,
-              spots);
+    thermal::write_temperature_png(a.heatmap, fmt::format("{}: die temperature, peak {:.2f} K", a.floorplan, r.stats.peak_k),
+                                   r.field.die_k, spots);
   }
   if (a.json) {
     nlohmann::json j = thermal::to_json(r, p);

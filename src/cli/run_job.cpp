@@ -22,7 +22,6 @@
 #include "nn/shape_trace.hpp"
 #include "pipeline/chip_eval.hpp"
 #include "pipeline/chip_thermal.hpp"
-#include "core/plot.hpp"
 #include "train/signals.hpp"
 #include "train/trainer.hpp"
 
@@ -161,13 +160,7 @@ int run_job(const JobArgs& args, std::ostream& term) {
   // The cost model (architecture and options) is validated up front, so a typo fails in seconds.
   const Params costp = parse_params(rc.sections.at("cost"), cost::CostOptions::schema(), "cost");
   pipeline::ChipThermalOptions thopt = pipeline::ChipThermalOptions::from_config(rc.sections.at("thermal"), "thermal");
-  // Ambient: the run's operating temperature unless the package says otherwise, so the heat
-  // reported is the chip's own.
-  if (!thopt.problem.has("package") || !thopt.problem.find("package")->has("ambient_k")) {
-    ConfigNode pk = thopt.problem.has("package") ? *thopt.problem.find("package") : ConfigNode::map({"<run>", 0});
-    pk.set("ambient_k", ConfigNode::scalar(fmt::format("{}", rc.operating.temperature_k), {"operating.temperature_k", 0}));
-    thopt.problem.set("package", pk);
-  }
+  thopt.default_ambient(rc.operating.temperature_k);
   const ConfigNode& arch_node = rc.sections.at("arch");
   const cost::Architecture arch =
       arch_node.is_null() ? cost::Architecture::preset("thermal_quant") : cost::Architecture::from_config(arch_node, "arch");
@@ -397,16 +390,10 @@ int run_job(const JobArgs& args, std::ostream& term) {
   }
   if (heat) {
     write_text_file((fs::path(out_dir) / "thermal_grid.csv").string(), thermal::grid_csv(heat->steady.field.die_k));
-    HeatMap hm;
-    hm.title = fmt::format("{} on {}: die temperature, peak {:.2f} K", zo.name, cost_rep->architecture,
-                           heat->steady.stats.peak_k);
-    hm.unit = "K";
-    hm.rows = heat->steady.field.die_k.ny;
-    hm.cols = heat->steady.field.die_k.nx;
-    hm.values = heat->steady.field.die_k.values;
-    hm.marks = heat->hotspots;
     fs::create_directories(fs::path(out_dir) / "plots");
-    write_heatmap_png((fs::path(out_dir) / "plots" / "thermal_map.png").string(), hm);
+    heat->write_map_png((fs::path(out_dir) / "plots" / "thermal_map.png").string(),
+                        fmt::format("{} on {}: die temperature, peak {:.2f} K", zo.name, cost_rep->architecture,
+                                    heat->steady.stats.peak_k));
   }
   nlohmann::json stats;
   stats["config"] = config;

@@ -134,6 +134,17 @@ ChipThermalOptions ChipThermalOptions::from_config(const ConfigNode& section, co
   return o;
 }
 
+void ChipThermalOptions::default_ambient(double kelvin) {
+  if (problem.has("package") && problem.find("package")->has("ambient_k")) return;
+  ConfigNode pk = problem.has("package") ? *problem.find("package") : ConfigNode::map({"<default>", 0});
+  pk.set("ambient_k", ConfigNode::scalar(fmt::format("{}", kelvin), {"operating.temperature_k", 0}));
+  problem.set("package", pk);
+}
+
+void ChipThermal::write_map_png(const std::string& path, const std::string& title) const {
+  thermal::write_temperature_png(path, title, steady.field.die_k, hotspots);
+}
+
 ChipThermal solve_chip_thermal(const ChipFloorplan& plan, const ChipThermalOptions& opt) {
   ChipThermal r;
   r.plan = plan;

@@ -50,6 +50,9 @@ struct ChipThermalOptions {
   int cells_per_pe = 1;
   ConfigNode problem;  // mode / solver / stack / package, as a thermal problem file holds them
   static ChipThermalOptions from_config(const ConfigNode& section, const std::string& path = "thermal");
+  // The ambient temperature unless `package.ambient_k` was given (the run's operating
+  // temperature, so the rise reported is the chip's own heat).
+  void default_ambient(double kelvin);
   static Schema schema();  // the scalar keys, for the config reference
 };
 
@@ -62,6 +65,8 @@ struct ChipThermal {
   std::vector<std::string> hotspot_blocks;               // the PE block at each hotspot ("" if none)
   nlohmann::json to_json() const;
   std::string summary() const;
+  // The die's temperature as a heat-map PNG, the hotspots outlined.
+  void write_map_png(const std::string& path, const std::string& title) const;
 };
 
 ChipThermal solve_chip_thermal(const ChipFloorplan& plan, const ChipThermalOptions& opt);

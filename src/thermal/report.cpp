@@ -6,6 +6,7 @@
 #include <cmath>
 
 #include "core/error.hpp"
+#include "core/plot.hpp"
 #include "core/text.hpp"
 
 namespace cimkit::thermal {
@@ -182,6 +183,18 @@ std::vector<std::pair<int, int>> hotspot_cells(const Grid2D& t, int n) {
   std::vector<std::pair<int, int>> out;
   for (size_t i = 0; i < peaks.size() && static_cast<int>(i) < n; ++i) out.push_back(peaks[i].second);
   return out;
+}
+
+void write_temperature_png(const std::string& path, const std::string& title, const Grid2D& t,
+                           const std::vector<std::pair<int, int>>& marks) {
+  HeatMap hm;
+  hm.title = title;
+  hm.unit = "K";
+  hm.rows = t.ny;
+  hm.cols = t.nx;
+  hm.values = t.values;
+  hm.marks = marks;
+  write_heatmap_png(path, hm);
 }
 
 std::string grid_csv(const Grid2D& g) {

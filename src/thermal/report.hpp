@@ -54,6 +54,10 @@ nlohmann::json to_json(const SteadyReport& r, const ThermalProblem& problem);
 // The `n` hottest cells that are local maxima of their 3x3 neighbourhood, hottest first.
 std::vector<std::pair<int, int>> hotspot_cells(const Grid2D& t, int n);
 
+// A die temperature grid as a heat-map PNG (K), `marks` (row, col) outlined.
+void write_temperature_png(const std::string& path, const std::string& title, const Grid2D& t,
+                           const std::vector<std::pair<int, int>>& marks);
+
 // The die grid as CSV, one line per row from north to south, kelvin with 6 decimals.
 std::string grid_csv(const Grid2D& g);
 
