@@ -1,11 +1,14 @@
 #include "core/files.hpp"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
+#include <fstream>
+#include <sstream>
 
 #include "core/error.hpp"
 
@@ -47,6 +50,31 @@ void write_file_atomic(const std::string& path, const std::string& bytes) {
     ::fsync(dfd);
     ::close(dfd);
   }
+}
+
+std::string read_input_file(const std::string& path, const std::string& what, uint64_t max_bytes) {
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0) {
+    const int err = errno;
+    if (err == ENOENT) throw DataError(path, "no such file (expected a " + what + ")");
+    throw DataError(path, "cannot read " + what + ": " + std::strerror(err));
+  }
+  if (S_ISDIR(st.st_mode)) throw DataError(path, "is a directory, expected a " + what);
+  if (!S_ISREG(st.st_mode)) {
+    const char* kind = S_ISFIFO(st.st_mode) ? "a FIFO" : S_ISSOCK(st.st_mode) ? "a socket"
+                       : (S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode)) ? "a device file" : "not a regular file";
+    throw DataError(path, std::string("is ") + kind + ", expected a " + what + " (a regular file)");
+  }
+  if (uint64_t(st.st_size) > max_bytes) {
+    throw DataError(path, "is " + std::to_string(uint64_t(st.st_size)) + " bytes, more than the " +
+                              std::to_string(max_bytes) + " bytes allowed for a " + what);
+  }
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw DataError(path, "cannot read " + what + ": " + std::strerror(errno));
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  if (in.bad()) throw DataError(path, "read error in " + what);
+  return ss.str();
 }
 
 }  // namespace cimkit
