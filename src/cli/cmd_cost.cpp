@@ -7,6 +7,7 @@
 #include "cli/commands.hpp"
 #include "cli/cost_job.hpp"
 #include "core/error.hpp"
+#include "core/memory.hpp"
 #include "core/paths.hpp"
 #include "core/text.hpp"
 #include "nn/shape_trace.hpp"
@@ -31,9 +32,9 @@ mapping::NetworkShape network_for(const std::string& network, const ConfigNode* 
                 did_you_mean_hint(network, names) + "; zoo models: " + join(names, ", "));
   }
   std::smatch m;
-  static const std::regex shape_re(R"((\d+)x(\d+)x(\d+))");
+  static const std::regex shape_re(R"(([1-9]\d{0,6})x([1-9]\d{0,6})x([1-9]\d{0,6}))");
   if (!std::regex_match(input, m, shape_re) || std::stoll(m[2]) != std::stoll(m[3])) {
-    throw Error("--input '" + input + "': expected CxHxW with square images, e.g. 3x32x32");
+    throw Error("--input '" + input + "': expected CxHxW with square images and sizes from 1 to 9999999, e.g. 3x32x32");
   }
   ConfigNode section = model && !model->is_null() ? *model : ConfigNode::map({"<command line>", 0});
   section.set("name", ConfigNode::scalar(network, {"<command line>", 0}));
@@ -44,6 +45,8 @@ mapping::NetworkShape network_for(const std::string& network, const ConfigNode* 
   zo.image_size = std::stoll(m[2]);
   zo.n_classes = classes;
   if (classes < 1) throw Error("--classes must be >= 1");
+  require_memory(nn::estimate_zoo_model_bytes(zo), "the network " + network + " at --input " + input,
+                 "use a smaller --input");
   auto net = nn::make_model(zo);
   mapping::NetworkShape shape = nn::trace_network(*net, network, {zo.in_channels, zo.image_size, zo.image_size});
   if (!model || model->is_null()) {

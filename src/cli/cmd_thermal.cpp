@@ -67,6 +67,8 @@ int chip_thermal_command(const ThermalArgs& a, std::ostream& out) {
 }
 
 int thermal_command(const ThermalArgs& a, std::ostream& out) {
+  for (const std::string* o : {&a.grid_csv, &a.heatmap})
+    if (!o->empty()) resolve_output_path(*o);  // a bad output path fails before the solve
   const bool network_mode = !a.chip.network.empty() || !a.chip.config.empty() || !a.chip.arch.empty();
   if (!a.floorplan.empty() && network_mode) {
     throw Error("cimkit thermal: give --floorplan F.yaml, or a network on a chip (--network / --arch / a config), not both");
@@ -133,7 +135,7 @@ void add_thermal(CLI::App& app, Action& action) {
   cmd->add_flag("--json", a->json, "Print block temperatures, peak/mean/std/percentiles and hotspots as JSON");
   cmd->add_option("--grid-csv", a->grid_csv, "Write the die-layer grid (K, north row first) to this CSV file");
   cmd->add_option("--heatmap", a->heatmap, "Write the die-layer temperature map to this PNG file");
-  cmd->add_option("--hotspots", a->hotspots, "How many hotspots (local maxima) to list (default 5)");
+  cmd->add_option("--hotspots", a->hotspots, "How many hotspots (local maxima) to list (default 5)")->check(CLI::Range(0, 1000));
   cmd->callback([&action, a] { action = [a] { return thermal_command(*a, std::cout); }; });
 }
 

@@ -22,6 +22,7 @@
 #include "nn/shape_trace.hpp"
 #include "pipeline/chip_eval.hpp"
 #include "pipeline/chip_thermal.hpp"
+#include "train/checkpoint.hpp"
 #include "train/signals.hpp"
 #include "train/trainer.hpp"
 
@@ -147,6 +148,11 @@ std::string layers_csv(const pipeline::ChipEvalResult& r, const cost::CostReport
 int run_job(const JobArgs& args, std::ostream& term) {
   const auto t_start = Clock::now();
   std::string config = args.config;
+  // Refused before anything is read or touched: --overwrite would delete the checkpoint --resume needs.
+  if (args.resume && args.overwrite) {
+    throw Error("--resume and --overwrite cannot be used together: --resume continues the run folder's "
+                "checkpoints/last.pt, --overwrite deletes it; pass one of them");
+  }
   if (config.empty()) config = (fs::path(config_dir()) / "quickstart.yaml").string();
   RunConfig rc = RunConfig::load(config, args.overrides);
   const int threads = set_threads(rc.threads);
@@ -191,6 +197,7 @@ int run_job(const JobArgs& args, std::ostream& term) {
   if (args.resume && !fs::exists(ckpt)) {
     throw Error(fmt::format("--resume: no checkpoint at {} (the run folder is '{}')", ckpt.string(), out_dir));
   }
+  if (args.resume) train::verify_checkpoint_file(ckpt.string());  // a corrupt one fails before anything is written
   if (args.overwrite && fs::exists(fs::path(out_dir) / "checkpoints")) fs::remove_all(fs::path(out_dir) / "checkpoints");
   fs::create_directories(out_dir);
   write_text_file((fs::path(out_dir) / "resolved_config.yaml").string(), to_yaml(rc.resolved));

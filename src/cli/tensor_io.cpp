@@ -2,47 +2,45 @@
 
 #include <torch/serialize.h>
 
-#include <fstream>
-#include <iterator>
 
 #include "cli/run_config.hpp"
 #include "core/error.hpp"
+#include "nn/torch_file.hpp"
 
 namespace cimkit {
 
 torch::Tensor load_tensor_file(const std::string& path, const std::string& key) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw DataError(path, "cannot read tensor file (does it exist and is it readable?)");
-  std::vector<char> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  if (bytes.empty()) throw DataError(path, "empty file; expected a tensor saved with Python's torch.save");
-  c10::IValue v;
-  try {
-    v = torch::pickle_load(bytes);
-  } catch (const std::exception& e) {
-    throw DataError(path, "not a tensor file saved with Python's torch.save (" +
-                              std::string(e.what()).substr(0, 200) + ")");
-  }
-  if (v.isTensor()) return v.toTensor();
+  const c10::IValue v = nn::read_torch_file(path, "tensor file");
+  auto checked = [&](const torch::Tensor& t, const std::string& name) {
+    if (t.is_complex())
+      throw DataError(path, (name.empty() ? std::string("the tensor") : "tensor '" + name + "'") + " is complex (" + std::string(c10::toString(t.scalar_type())) +
+                                "); the chip takes real values: save its real part, or real and imaginary parts separately");
+    nn::require_finite(t, path, name);
+    return t;
+  };
+  if (v.isTensor()) return checked(v.toTensor(), "");
   if (v.isGenericDict()) {
     std::vector<std::string> names;
     torch::Tensor found;
+    std::string found_name;
     int n_tensors = 0;
     for (const auto& kv : v.toGenericDict()) {
       const std::string name = kv.key().isString() ? kv.key().toStringRef() : "?";
       names.push_back(name);
       if (!kv.value().isTensor()) continue;
-      if (!key.empty() && name == key) return kv.value().toTensor();
+      if (!key.empty() && name == key) return checked(kv.value().toTensor(), name);
       found = kv.value().toTensor();
+      found_name = name;
       ++n_tensors;
     }
-    if (key.empty() && n_tensors == 1) return found;
+    if (key.empty() && n_tensors == 1) return checked(found, found_name);
     std::string list;
     for (const auto& n : names) list += (list.empty() ? "" : ", ") + n;
     throw DataError(path, key.empty() ? "holds a dict with " + std::to_string(n_tensors) +
                                             " tensors (keys: " + list + "); save a single tensor"
                                       : "has no tensor named '" + key + "' (keys: " + list + ")");
   }
-  throw DataError(path, "holds a " + v.tagKind() + ", expected a tensor");
+  throw DataError(path, "holds " + nn::describe_ivalue(v) + ", expected a tensor (or a dict holding one tensor)");
 }
 
 static void write_bytes(const std::string& path, const std::vector<char>& bytes) {

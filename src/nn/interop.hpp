@@ -24,14 +24,14 @@ namespace cimkit::nn {
 std::vector<std::pair<std::string, torch::Tensor>> state_dict(torch::nn::Module& m);
 
 // Writes state_dict(m) as a dict {name: tensor} (CPU, contiguous) that Python's torch.load reads
-// and model.load_state_dict accepts. Atomic: written to `<path>.tmp.<pid>` and renamed.
+// and model.load_state_dict accepts. Atomic (write_file_atomic: temporary file, fsync, rename).
 // DataError naming the path when it cannot be written.
 void save_state_dict(torch::nn::Module& m, const std::string& path);
 
 // Reads a file written by Python's torch.save (a dict or OrderedDict of tensors, e.g.
 // model.state_dict()) or by save_state_dict, as tensors on the CPU keyed by name (file order).
-// DataError naming the file when it is missing, not a torch zip archive, not a dict, or holds
-// a non-string key or a non-tensor value.
+// DataError naming the file when it is missing, not a torch zip archive (or fails its checksums),
+// not a dict, or holds a non-string key, a non-tensor value or a tensor with NaN or infinity.
 std::vector<std::pair<std::string, torch::Tensor>> read_state_dict_file(const std::string& path);
 
 struct ImportOptions {

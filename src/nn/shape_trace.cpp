@@ -2,9 +2,47 @@
 
 #include <cmath>
 
+#include "core/memory.hpp"
+#include "nn/zoo.hpp"
+
 namespace cimkit::nn {
 
+double estimate_zoo_model_bytes(const ZooOptions& options) {
+  // Built at two small sizes: parameters grow as a + b · size² (the linear layers after a
+  // flatten see the spatial area; convolutions do not), and the trace's largest working set is a
+  // convolution's unfolded input and output at the full image size.
+  const int64_t s0 = 32, s1 = 64;
+  if (options.image_size <= s1) return 0.0;
+  auto built = [&](int64_t size) {
+    ZooOptions o = options;
+    o.image_size = size;
+    return make_model(o);
+  };
+  const auto m0 = built(s0), m1 = built(s1);
+  const double p0 = double(count_parameters(*m0)), p1 = double(count_parameters(*m1));
+  const double b = (p1 - p0) / double(s1 * s1 - s0 * s0), a = p0 - b * double(s0 * s0);
+  const double area = double(options.image_size) * double(options.image_size);
+  const double params = a + b * area;
+  double widest = 0;
+  for (const auto& l : m0->analog_layers()) {
+    const torch::Tensor w = l.layer->weight_matrix();
+    if (l.layer->kind() == "conv2d") widest = std::max(widest, double(w.size(0) + w.size(1)));
+  }
+  widest = std::max(widest, double(options.in_channels));
+  return 4.0 * params * 2 /* weights and their quantised copies */ + 4.0 * 2 * widest * area;
+}
+
+
 mapping::NetworkShape trace_network(nn::Network& net, const std::string& name, const mapping::TensorShape& input) {
+  double widest = input.channels;
+  for (const auto& l : net.analog_layers()) {
+    const torch::Tensor w = l.layer->weight_matrix();
+    if (l.layer->kind() == "conv2d") widest = std::max(widest, double(w.size(0) + w.size(1)));
+  }
+  require_memory(8.0 * widest * double(input.height) * double(input.width),
+                 "tracing " + name + " at " + std::to_string(input.channels) + "x" + std::to_string(input.height) + "x" +
+                     std::to_string(input.width),
+                 "use a smaller input shape");
   torch::NoGradGuard no_grad;
   auto layers = net.analog_layers();
   std::vector<LayerMode> modes;

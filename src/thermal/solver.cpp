@@ -5,6 +5,7 @@
 #include <cmath>
 
 #include "core/error.hpp"
+#include "core/memory.hpp"
 #include "core/text.hpp"
 #include "thermal/pcg.hpp"
 
@@ -70,10 +71,29 @@ GridSpec grid_from_config(const ConfigNode& section, const std::string& path) {
   return g;
 }
 
+double estimate_model_bytes(const ModelSpec& s) {
+  // Nodes: the die grid plus the graded rings beyond it (at most 2 · outer_cells on each side),
+  // in every z layer of the stack, spreader and sink.
+  int z = s.package.spreader.z_cells + s.package.sink.z_cells;
+  for (const auto& l : s.stack.layers) z += l.z_cells;
+  const int ring = s.mode == Discretisation::Default ? 4 * std::max(1, s.outer_cells) : 0;
+  const double nodes = double(s.nx + ring) * double(s.ny + ring) * std::max(1, z);
+  // Per node: ~3 link triplets (16 B each), the sparse matrix (~7 non-zeros of 12 B), ~12 vectors
+  // of doubles (solver, preconditioner, fields) and the index maps: ~300 B. The preconditioner's
+  // dense axis bases and their eigen-solves: ~4 · 8 B · (NX² + NY²).
+  double bytes = 300.0 * nodes + 32.0 * (double(s.nx + ring) * (s.nx + ring) + double(s.ny + ring) * (s.ny + ring));
+  // The direct solver's factor: fill-in of roughly 4 · log2(n) entries of 12 B per node.
+  if (s.solver == LinearSolver::Direct) bytes += nodes * 48.0 * std::log2(std::max(2.0, nodes));
+  return bytes;
+}
+
 ThermalModel::ThermalModel(ModelSpec spec) : spec_(std::move(spec)) {
   if (spec_.nx < 1 || spec_.ny < 1) throw Error(fmt::format("thermal grid {} × {}: needs at least 1 × 1", spec_.nx, spec_.ny));
   if (!(spec_.die_width_m > 0) || !(spec_.die_height_m > 0)) throw Error("thermal model: the die size must be > 0");
   check_geometry(spec_.stack, spec_.package, spec_.die_width_m, spec_.die_height_m);
+  require_memory(estimate_model_bytes(spec_),
+                 fmt::format("the thermal model of a {} × {} grid", spec_.nx, spec_.ny),
+                 "use a coarser grid (thermal grid: nx / ny, or cells_per_tile)");
   net_ = spec_.mode == Discretisation::Hotspot ? assemble_hotspot(spec_) : assemble_default(spec_);
   // G: each link adds +G on both diagonals and −G off the diagonal; ambient links only on the
   // diagonal. Symmetric, weakly diagonally dominant, irreducible with at least one ambient link:

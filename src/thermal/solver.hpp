@@ -68,6 +68,11 @@ struct ModelSpec {
   double tolerance = 1e-8;
 };
 
+// Bytes a ThermalModel of `spec` needs (assembly, matrix, preconditioner or factor, fields), an
+// upper estimate; the constructor refuses a model above available_memory_bytes() before it
+// allocates anything.
+double estimate_model_bytes(const ModelSpec& spec);
+
 // A solved temperature field.
 struct ThermalField {
   Eigen::VectorXd rise_k;  // every node, above ambient

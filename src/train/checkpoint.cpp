@@ -9,6 +9,7 @@
 
 #include "core/error.hpp"
 #include "core/files.hpp"
+#include "nn/torch_file.hpp"
 
 namespace cimkit::train {
 namespace {
@@ -34,12 +35,14 @@ void save_archive(const std::string& path, OutputArchive& ar) {
 }
 
 InputArchive open_archive(const std::string& path, const c10::optional<torch::Device>& device) {
-  if (!std::filesystem::is_regular_file(path)) throw DataError(path, "no such checkpoint file");
+  // Checked first: LibTorch's reader verifies neither the file type nor the records' CRC-32, so a
+  // checkpoint with overwritten tensor bytes would load as if nothing happened.
+  const std::vector<char> bytes = nn::read_pt_bytes(path, "checkpoint");
   InputArchive ar;
   try {
-    ar.load_from(path, device);
+    ar.load_from(bytes.data(), bytes.size(), device);
   } catch (const c10::Error& e) {
-    throw DataError(path, "not a readable torch::serialize archive (truncated or corrupt?)");
+    throw DataError(path, "not a readable torch::serialize archive (" + nn::short_torch_message(e) + ")");
   }
   return ar;
 }
@@ -83,6 +86,7 @@ void collect(InputArchive& ar, const torch::nn::Module& m, const std::string& pr
                       fmt::format("'{}{}' is {} {} in the file but {} {} in the model", prefix, key,
                                   c10::toString(src.scalar_type()), shape_text(src),
                                   c10::toString(dst.scalar_type()), shape_text(dst)));
+    nn::require_finite(src, path, prefix + key);
     out.emplace_back(dst, src);
   };
   for (const auto& p : m.named_parameters(/*recurse=*/false)) take(p.key(), p.value(), false);
@@ -232,6 +236,8 @@ void save_best_checkpoint(const std::string& path, const torch::nn::Module& mode
   ar.write("cimkit_val_acc", c10::IValue(val_acc));
   save_archive(path, ar);
 }
+
+void verify_checkpoint_file(const std::string& path) { nn::read_pt_bytes(path, "checkpoint"); }
 
 void load_model_weights(const std::string& path, torch::nn::Module& model) {
   torch::Device device = torch::kCPU;

@@ -61,7 +61,8 @@ void save_last_checkpoint(const std::string& path, const torch::nn::Module& mode
                           const torch::optim::Optimizer& optimizer, const LastCheckpoint& state);
 
 // Reads `path` onto `device`. DataError naming the file for a missing, unreadable or corrupt
-// file, another format or version, or a fingerprint that differs in any key of `expected`
+// file (one whose zip records fail their CRC-32 checks included), a tensor holding NaN or
+// infinity (named), another format or version, or a fingerprint that differs in any key of `expected`
 // (naming the key and both values). Only then are the model's tensors (every parameter and buffer
 // present with its shape and dtype, or DataError before anything changes) and the optimizer's
 // state replaced.
@@ -71,6 +72,10 @@ LastCheckpoint load_last_checkpoint(const std::string& path, torch::nn::Module& 
 
 void save_best_checkpoint(const std::string& path, const torch::nn::Module& model, int64_t epoch,
                           double val_acc);
+
+// DataError naming the file when it is missing, not a regular file, not a zip archive, or fails
+// its CRC-32 checks; cheap enough to call before a resume touches anything.
+void verify_checkpoint_file(const std::string& path);
 
 // Copies the parameters and buffers stored in a best.pt or last.pt (or any Module::save archive)
 // into `model`, all or nothing. DataError naming the file otherwise.

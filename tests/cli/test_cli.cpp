@@ -58,11 +58,11 @@ TEST(TensorFiles, ClearErrors) {
   EXPECT_EQ(data_error([] { load_tensor_file(kData + "/two_tensors.pt", "bias2"); }),
             kData + "/two_tensors.pt: has no tensor named 'bias2' (keys: weight, bias)");
   EXPECT_EQ(data_error([] { load_tensor_file(kData + "/not_a_tensor.pt"); }),
-            kData + "/not_a_tensor.pt: holds a GenericList, expected a tensor");
+            kData + "/not_a_tensor.pt: holds a list, expected a tensor (or a dict holding one tensor)");
   EXPECT_EQ(data_error([] { load_tensor_file("/nonexistent/w.pt"); }),
-            "/nonexistent/w.pt: cannot read tensor file (does it exist and is it readable?)");
+            "/nonexistent/w.pt: no such file (expected a tensor file)");
   const std::string garbage = data_error([] { load_tensor_file(kData + "/garbage.pt"); });
-  EXPECT_EQ(garbage.rfind(kData + "/garbage.pt: not a tensor file saved with Python's torch.save", 0), 0u) << garbage;
+  EXPECT_EQ(garbage.rfind(kData + "/garbage.pt: is not a tensor file (a .pt file is the zip archive torch.save writes", 0), 0u) << garbage;
 }
 
 TEST(TensorFiles, WritesWhatItReads) {
@@ -84,7 +84,7 @@ TEST(Mvm, IntegerCodesGiveTheExactProduct) {
   // 300 inputs over 128-row tiles: 3 tiles; 7 inputs x 8 slices x 3 tiles x 14 groups x 10 outputs.
   EXPECT_EQ(load_tensor_file(dir + "/y.counts.pt", "adc_conversions").item<int64_t>(), 7 * 8 * 3 * 14 * 10);
   EXPECT_EQ(load_tensor_file(dir + "/y.counts.pt", "row_tiles").item<int64_t>(), 3);
-  EXPECT_TRUE(fs::exists(dir + "/resolved_config.yaml"));
+  EXPECT_TRUE(fs::exists(dir + "/y.resolved_config.yaml"));
 }
 
 TEST(Mvm, ResolvedConfigReRunsIdentically) {
@@ -94,20 +94,20 @@ TEST(Mvm, ResolvedConfigReRunsIdentically) {
   const std::string io = " --weights " + kData + "/w_codes.pt --inputs " + kData + "/x_codes.pt --integer";
   const CliRun r1 = run_cimkit("mvm --config " + kSource + "/configs/examples/mvm_realistic.yaml" + io + " --out " + a + "/y.pt");
   ASSERT_EQ(r1.code, 0) << r1.output;
-  const CliRun r2 = run_cimkit("mvm --config " + a + "/resolved_config.yaml" + io + " --out " + b + "/y.pt");
+  const CliRun r2 = run_cimkit("mvm --config " + a + "/y.resolved_config.yaml" + io + " --out " + b + "/y.pt");
   ASSERT_EQ(r2.code, 0) << r2.output;
   const torch::Tensor y1 = load_tensor_file(a + "/y.pt"), y2 = load_tensor_file(b + "/y.pt");
   EXPECT_TRUE(torch::equal(y1, y2));
   EXPECT_FALSE(torch::equal(y1, load_tensor_file(kData + "/y_exact.pt")));  // the chip is not ideal
-  std::ifstream f1(a + "/resolved_config.yaml"), f2(b + "/resolved_config.yaml");
+  std::ifstream f1(a + "/y.resolved_config.yaml"), f2(b + "/y.resolved_config.yaml");
   std::stringstream s1, s2;
   s1 << f1.rdbuf();
   s2 << f2.rdbuf();
   EXPECT_EQ(s1.str(), s2.str());
   // --set changes the run and is recorded.
-  const CliRun r3 = run_cimkit("mvm --config " + a + "/resolved_config.yaml" + io + " --out " + b + "/y.pt --set chip.adc.bits=4");
+  const CliRun r3 = run_cimkit("mvm --config " + a + "/y.resolved_config.yaml" + io + " --out " + b + "/y.pt --set chip.adc.bits=4");
   ASSERT_EQ(r3.code, 0) << r3.output;
-  std::ifstream f3(b + "/resolved_config.yaml");
+  std::ifstream f3(b + "/y.resolved_config.yaml");
   std::stringstream s3;
   s3 << f3.rdbuf();
   EXPECT_NE(s3.str().find("bits: 4"), std::string::npos);

@@ -201,11 +201,11 @@ TEST(ResumeChecks, MissingOrCorruptCheckpointsNameTheFile) {
   TrainRun run(recipe_options(sgd), "", -1);
   const std::string missing = dir + "/nope.pt";
   EXPECT_EQ(data_error([&] { run.trainer->resume(missing); }),
-            missing + ": no such checkpoint file");
+            missing + ": no such file (expected a checkpoint)");
   const std::string garbage = dir + "/garbage.pt";
   std::ofstream(garbage) << "not a zip archive";
-  EXPECT_EQ(data_error([&] { run.trainer->resume(garbage); }),
-            garbage + ": not a readable torch::serialize archive (truncated or corrupt?)");
+  EXPECT_HAS(data_error([&] { run.trainer->resume(garbage); }),
+             garbage + ": is not a checkpoint (a .pt file is the zip archive torch.save writes");
 
   // A best.pt is not a last.pt; a model saved by hand is not a checkpoint.
   const std::string out = fresh_dir("corrupt_run");
@@ -229,8 +229,7 @@ TEST(ResumeChecks, MissingOrCorruptCheckpointsNameTheFile) {
   const std::string cut = dir + "/cut.pt";
   fs::copy_file(last, cut);
   fs::resize_file(cut, size / 2);
-  EXPECT_EQ(data_error([&] { run.trainer->resume(cut); }),
-            cut + ": not a readable torch::serialize archive (truncated or corrupt?)");
+  EXPECT_HAS(data_error([&] { run.trainer->resume(cut); }), cut + ": corrupt or truncated checkpoint: ");
 
   // Weights into a model of another shape: refused before anything changes.
   struct Wider : nn::Network {
