@@ -7,7 +7,7 @@ export CCACHE_BASEDIR = $(CURDIR)
 export CCACHE_SLOPPINESS = pch_defines,time_macros,include_file_mtime,include_file_ctime
 export CCACHE_MAXSIZE ?= 5G
 
-.PHONY: deps configure build test demo bench docs clean format
+.PHONY: deps configure build test demo bench docs clean format sanitize
 
 deps:
 	@bash scripts/install-deps
@@ -35,6 +35,21 @@ bench: build
 
 docs: build
 	$(BUILD_DIR)/cimkit docs config > docs/config.md
+
+# Address + UndefinedBehavior sanitizers: a separate build dir, then the whole test suite (the
+# tests that spawn the cimkit binary run it instrumented too). Suppressions: cmake/sanitize/.
+SANITIZE_DIR ?= build-sanitize
+SANITIZE_FLAGS = -fsanitize=address,undefined -fno-omit-frame-pointer
+SANITIZE_ENV = ASAN_OPTIONS=detect_leaks=1:halt_on_error=1:abort_on_error=0:strict_init_order=1:detect_stack_use_after_return=0 \
+	LSAN_OPTIONS=suppressions=$(CURDIR)/cmake/sanitize/lsan.supp:print_suppressions=0 \
+	UBSAN_OPTIONS=suppressions=$(CURDIR)/cmake/sanitize/ubsan.supp:halt_on_error=1:print_stacktrace=1
+
+sanitize: deps
+	cmake -S . -B $(SANITIZE_DIR) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+	  -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O1 -g1" -DCMAKE_CXX_FLAGS="$(SANITIZE_FLAGS)" \
+	  -DCMAKE_EXE_LINKER_FLAGS="-fsanitize=address,undefined" -DCIMKIT_BUILD_BENCH=OFF
+	$(SANITIZE_ENV) cmake --build $(SANITIZE_DIR) -j $(JOBS)
+	cd $(SANITIZE_DIR) && $(SANITIZE_ENV) ctest --output-on-failure -j $(JOBS) --timeout 1800
 
 format:
 	clang-format -i $$(git ls-files '*.cpp' '*.hpp')

@@ -44,6 +44,7 @@ int run_demo(const DemoArgs& a) {
   const auto t0 = std::chrono::steady_clock::now();
   RunConfig rc = RunConfig::load(a.config, a.sets);
   const int threads = set_threads(rc.threads);
+  std::filesystem::create_directories(a.out_dir);  // before the work: an unwritable folder fails at once
   std::ostringstream out;
 
   const std::string images = data::default_data_dir("fashion_mnist");
@@ -131,7 +132,6 @@ int run_demo(const DemoArgs& a) {
   const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   out << fmt::format("time: {:.2f} s on {} threads\n", secs, threads);
 
-  std::filesystem::create_directories(a.out_dir);
   write_text_file(a.out_dir + "/summary.txt", out.str());
   write_text_file(a.out_dir + "/resolved_config.yaml", to_yaml(rc.resolved));
   std::cout << out.str() << "wrote " << a.out_dir << "/summary.txt and " << a.out_dir << "/resolved_config.yaml\n";
@@ -145,8 +145,8 @@ void add_demo(CLI::App& app, Action& action) {
   auto a = std::make_shared<DemoArgs>();
   cmd->add_option("--config,-c", a->config, "Run config (YAML); default: the default chip preset");
   cmd->add_option("--set", a->sets, "Override a config key: path.to.key=value (repeatable)");
-  cmd->add_option("--images", a->images, "Number of test images")->check(CLI::Range(1, 10000));
-  cmd->add_option("--out-dir", a->out_dir, "Run folder");
+  cmd->add_option("--images", a->images, "Number of test images (default 1000)")->check(CLI::Range(1, 10000));
+  cmd->add_option("--out-dir", a->out_dir, "Run folder (default: runs/demo)");
   cmd->callback([&action, a] { action = [a] { return run_demo(*a); }; });
 }
 

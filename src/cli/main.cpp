@@ -1,11 +1,11 @@
-// cimkit: the command-line entry point.
+// cimkit: the command-line entry point. Exit statuses: cli/exit_status.hpp (README "Exit status").
 #include <iostream>
 
 #include "cli/commands.hpp"
-#include "core/error.hpp"
+#include "cli/exit_status.hpp"
 
 int main(int argc, char** argv) {
-  CLI::App app{"cimkit: ReRAM compute-in-memory simulation, training and search"};
+  CLI::App app{"cimkit: ReRAM compute-in-memory simulation, training and search", "cimkit"};
   app.require_subcommand(1);
   app.set_version_flag("--version", "cimkit 0.1.0");
   cimkit::cli::Action action;
@@ -20,21 +20,11 @@ int main(int argc, char** argv) {
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
-    return app.exit(e);
+    return cimkit::cli::report_parse_error(app, e, std::cout, std::cerr);
   }
   try {
     return action ? action() : 0;
-  } catch (const cimkit::ConfigError& e) {
-    std::cerr << "cimkit: config error: " << e.what() << "\n";
-    return 2;
-  } catch (const cimkit::Error& e) {
-    std::cerr << "cimkit: error: " << e.what() << "\n";
-    return 2;
-  } catch (const c10::Error& e) {
-    std::cerr << "cimkit: tensor error: " << e.what_without_backtrace() << "\n";
-    return 3;
-  } catch (const std::exception& e) {
-    std::cerr << "cimkit: internal error: " << e.what() << "\n";
-    return 4;
+  } catch (...) {
+    return cimkit::cli::report_current_exception(std::cerr);
   }
 }
