@@ -169,13 +169,15 @@ const ConfigNode* find_path(const ConfigNode& root, const std::string& dotted) {
 }
 
 namespace {
-// yaml-cpp may write text with control characters (a carriage return, say) unquoted, and then
-// cannot read it back; double quotes escape them.
+// yaml-cpp may write text with control characters (a carriage return, say) or text starting
+// like a document marker (`...`, `---`) unquoted, and then cannot read it back as the same
+// text; double quotes escape them.
 void emit_text(YAML::Emitter& out, const std::string& text) {
   const bool control = std::any_of(text.begin(), text.end(), [](char c) {
     return static_cast<unsigned char>(c) < 0x20 || c == 0x7f;
   });
-  if (control) out << YAML::DoubleQuoted;
+  const bool marker = text.rfind("---", 0) == 0 || text.rfind("...", 0) == 0;
+  if (control || marker) out << YAML::DoubleQuoted;
   out << text;
 }
 

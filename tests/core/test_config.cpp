@@ -131,6 +131,24 @@ TEST(Config, ResolvedYamlRoundTrips) {
   EXPECT_EQ(to_yaml(again.to_node()), text);
 }
 
+TEST(Config, ToYamlWritesWhatReadsBackAsTheSameTree) {
+  // Found by the fuzz target (tests/fuzz/corpus/found_*): yaml-cpp wrote these unquoted, or
+  // as a simple key over YAML's 1024 characters, and could not read them back.
+  ConfigNode root = ConfigNode::map();
+  root.set("cr", ConfigNode::scalar("2:\r"));
+  root.set("dots", ConfigNode::scalar("..."));
+  root.set("dashes", ConfigNode::scalar("--- x"));
+  root.set(std::string(1500, 'k') + "\n", ConfigNode::scalar("long key"));
+  const std::string text = to_yaml(root);
+  const ConfigNode back = load_yaml_string(text, "written.yaml");
+  ASSERT_EQ(back.items().size(), 4u);
+  EXPECT_EQ(back.find("cr")->value(), "2:\r");
+  EXPECT_EQ(back.find("dots")->value(), "...");
+  EXPECT_EQ(back.find("dashes")->value(), "--- x");
+  EXPECT_EQ(back.items()[3].first, std::string(1500, 'k') + "\n");
+  EXPECT_EQ(to_yaml(back), text);
+}
+
 TEST(Config, ChangingImplOrPresetReplacesTheSection) {
   const ConfigNode base = load_yaml_string("adc: {impl: linear, bits: 8}\ndevice: {impl: ideal, g_on_us: 3}\n", "a.yaml");
   const ConfigNode m = merge(base, load_yaml_string("adc: {impl: ideal}\ndevice: {preset: x}\n", "b.yaml"));
