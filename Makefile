@@ -7,7 +7,7 @@ export CCACHE_BASEDIR = $(CURDIR)
 export CCACHE_SLOPPINESS = pch_defines,time_macros,include_file_mtime,include_file_ctime
 export CCACHE_MAXSIZE ?= 5G
 
-.PHONY: deps configure build test demo bench docs clean format sanitize
+.PHONY: deps configure build test demo bench docs clean format sanitize fuzz
 
 deps:
 	@bash scripts/install-deps
@@ -32,6 +32,20 @@ bench: build
 	$(BUILD_DIR)/bench/cimkit_bench_train --benchmark_counters_tabular=true
 	$(BUILD_DIR)/bench/cimkit_bench_cost --benchmark_counters_tabular=true
 	$(BUILD_DIR)/bench/cimkit_bench_thermal --benchmark_counters_tabular=true
+
+# libFuzzer on the YAML config loader (docs/testing.md): clang, ASan + UBSan, own build folder.
+FUZZ_DIR ?= build-fuzz
+FUZZ_SECONDS ?= 600
+fuzz:
+	@command -v clang++ >/dev/null && echo 'extern "C" int LLVMFuzzerTestOneInput(const char*, unsigned long) { return 0; }' | \
+	  clang++ -x c++ -fsanitize=fuzzer - -o /dev/null 2>/dev/null || \
+	  { echo "make fuzz needs clang with libFuzzer: apt-get install clang libclang-rt-14-dev"; exit 1; }
+	cmake -S . -B $(FUZZ_DIR) -G Ninja -DCIMKIT_FUZZ=ON -DCMAKE_CXX_COMPILER=clang++ -DCMAKE_BUILD_TYPE=RelWithDebInfo
+	cmake --build $(FUZZ_DIR) -j $(JOBS)
+	mkdir -p $(FUZZ_DIR)/corpus $(FUZZ_DIR)/artifacts
+	$(FUZZ_DIR)/tests/fuzz/fuzz_config $(FUZZ_DIR)/corpus tests/fuzz/corpus -dict=tests/fuzz/yaml.dict \
+	  -max_total_time=$(FUZZ_SECONDS) -max_len=4096 -rss_limit_mb=2048 -timeout=10 \
+	  -artifact_prefix=$(FUZZ_DIR)/artifacts/ -print_final_stats=1
 
 docs: build
 	$(BUILD_DIR)/cimkit docs config > docs/config.md

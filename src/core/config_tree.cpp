@@ -2,9 +2,7 @@
 
 #include <yaml-cpp/yaml.h>
 
-#include <fstream>
-#include <set>
-#include <sstream>
+#include <algorithm>
 
 namespace cimkit {
 
@@ -73,83 +71,15 @@ bool ConfigNode::erase(const std::string& key) {
   return false;
 }
 
+void ConfigNode::append_new(std::string key, ConfigNode child) {
+  if (kind_ == Kind::Null) kind_ = Kind::Map;
+  map_.emplace_back(std::move(key), std::move(child));
+}
+
 std::vector<std::string> ConfigNode::keys() const {
   std::vector<std::string> out;
   for (const auto& kv : map_) out.push_back(kv.first);
   return out;
-}
-
-namespace {
-
-ConfigNode convert(const YAML::Node& y, const std::string& file) {
-  const SourceLoc loc{file, y.Mark().line >= 0 ? y.Mark().line + 1 : 0};
-  switch (y.Type()) {
-    case YAML::NodeType::Undefined:
-    case YAML::NodeType::Null: {
-      ConfigNode n;
-      n.set_loc(loc);
-      return n;
-    }
-    case YAML::NodeType::Scalar:
-      return ConfigNode::scalar(y.Scalar(), loc);
-    case YAML::NodeType::Sequence: {
-      ConfigNode n = ConfigNode::seq(loc);
-      for (const auto& e : y) n.push_back(convert(e, file));
-      return n;
-    }
-    case YAML::NodeType::Map: {
-      ConfigNode n = ConfigNode::map(loc);
-      std::set<std::string> seen;
-      for (const auto& kv : y) {
-        if (!kv.first.IsScalar()) {
-          throw ConfigError({file, kv.first.Mark().line + 1}, "",
-                            "map keys must be plain names, not lists or maps");
-        }
-        const std::string key = kv.first.Scalar();
-        if (!seen.insert(key).second) {
-          throw ConfigError({file, kv.first.Mark().line + 1}, key,
-                            "duplicate key; each key may appear once per map");
-        }
-        ConfigNode child = convert(kv.second, file);
-        if (child.is_null()) child.set_loc({file, kv.first.Mark().line + 1});
-        n.set(key, std::move(child));
-      }
-      return n;
-    }
-  }
-  return {};
-}
-
-ConfigNode parse(const std::string& text, const std::string& name) {
-  try {
-    return convert(YAML::Load(text), name);
-  } catch (const YAML::ParserException& e) {
-    throw ConfigError({name, e.mark.line >= 0 ? e.mark.line + 1 : 0}, "",
-                      "malformed YAML: " + e.msg);
-  }
-}
-
-}  // namespace
-
-ConfigNode load_yaml_file(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) {
-    throw ConfigError({path, 0}, "", "cannot read config file (does it exist and is it readable?)");
-  }
-  std::stringstream ss;
-  ss << in.rdbuf();
-  ConfigNode root = parse(ss.str(), path);
-  if (!root.is_map() && !root.is_null()) {
-    throw ConfigError({path, root.loc().line}, "",
-                      std::string("a config file must be a map of keys, found a ") +
-                          root.kind_name());
-  }
-  if (root.is_null()) root = ConfigNode::map({path, 1});
-  return root;
-}
-
-ConfigNode load_yaml_string(const std::string& text, const std::string& source_name) {
-  return parse(text, source_name);
 }
 
 // A section that picks another implementation, or names its own preset, starts afresh: the
@@ -186,9 +116,9 @@ void apply_override(ConfigNode& root, const std::string& assignment) {
   const std::string text = assignment.substr(eq + 1);
   ConfigNode value;
   try {
-    value = convert(YAML::Load(text), "--set");
-  } catch (const YAML::ParserException& e) {
-    throw ConfigError(loc, path, "malformed value '" + text + "': " + e.msg);
+    value = load_yaml_string(text, "--set");
+  } catch (const ConfigError& e) {
+    throw ConfigError(loc, path, "malformed value '" + text + "': " + e.message());
   }
   if (value.is_null()) value = ConfigNode::scalar(text, loc);
   value.set_loc(loc);
@@ -239,10 +169,22 @@ const ConfigNode* find_path(const ConfigNode& root, const std::string& dotted) {
 }
 
 namespace {
+// yaml-cpp may write text with control characters (a carriage return, say) or text starting
+// like a document marker (`...`, `---`) unquoted, and then cannot read it back as the same
+// text; double quotes escape them.
+void emit_text(YAML::Emitter& out, const std::string& text) {
+  const bool control = std::any_of(text.begin(), text.end(), [](char c) {
+    return static_cast<unsigned char>(c) < 0x20 || c == 0x7f;
+  });
+  const bool marker = text.rfind("---", 0) == 0 || text.rfind("...", 0) == 0;
+  if (control || marker) out << YAML::DoubleQuoted;
+  out << text;
+}
+
 void emit(YAML::Emitter& out, const ConfigNode& n) {
   switch (n.kind()) {
     case ConfigNode::Kind::Null: out << YAML::Null; break;
-    case ConfigNode::Kind::Scalar: out << n.value(); break;
+    case ConfigNode::Kind::Scalar: emit_text(out, n.value()); break;
     case ConfigNode::Kind::Seq:
       out << YAML::Flow << YAML::BeginSeq;
       for (const auto& e : n.elements()) emit(out, e);
@@ -251,7 +193,12 @@ void emit(YAML::Emitter& out, const ConfigNode& n) {
     case ConfigNode::Kind::Map:
       out << YAML::BeginMap;
       for (const auto& [k, v] : n.items()) {
-        out << YAML::Key << k << YAML::Value;
+        // YAML reads a key written as `key:` only up to 1024 characters; longer keys are
+        // written as `? key`.
+        if (k.size() > 200) out << YAML::LongKey;
+        out << YAML::Key;
+        emit_text(out, k);
+        out << YAML::Value;
         emit(out, v);
       }
       out << YAML::EndMap;

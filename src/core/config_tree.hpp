@@ -2,6 +2,7 @@
 // from (file and line), merged preset-first, overridden by `--set a.b.c=value`, and written
 // back out as YAML. Typed validation lives in params.hpp; this layer only knows structure.
 #pragma once
+#include <cstddef>
 #include <string>
 #include <utility>
 #include <vector>
@@ -37,6 +38,9 @@ class ConfigNode {
   bool erase(const std::string& key);
   std::vector<std::string> keys() const;
   const std::vector<std::pair<std::string, ConfigNode>>& items() const { return map_; }
+  // Appends `key`, which the caller knows is not in the map yet (the loader, which has checked
+  // for duplicates): no search, so loading a map of n keys is not O(n^2).
+  void append_new(std::string key, ConfigNode child);
 
   // Sequence access.
   const std::vector<ConfigNode>& elements() const { return seq_; }
@@ -50,10 +54,22 @@ class ConfigNode {
   std::vector<ConfigNode> seq_;
 };
 
-// Loads a YAML file. Unreadable or malformed files and duplicate keys raise ConfigError naming
-// the file and line.
+// Bounds on YAML input, so that any file or text loads in bounded memory and time
+// (docs/architecture.md, "Bounded YAML input"). Aliases are expanded: each use of `*name` counts
+// as a copy of what `&name` holds, so a few hundred bytes cannot expand to gigabytes.
+struct YamlLimits {
+  static constexpr size_t max_bytes = size_t(1) << 20;       // size of a file or text
+  static constexpr size_t max_values = 100000;               // scalars, lists and maps
+  static constexpr size_t max_text_bytes = size_t(4) << 20;  // keys and scalar values
+  static constexpr int max_depth = 64;                       // lists and maps inside each other
+};
+
+// Loads a YAML config file (in config_load.cpp). A path that is missing, a directory or not a
+// regular file raises DataError naming it; text over YamlLimits, text that is not UTF-8 (NUL
+// bytes, control characters, binary data), tabs in indentation, malformed YAML, nesting too deep,
+// aliases that refer to themselves and duplicate keys raise ConfigError naming file and line.
 ConfigNode load_yaml_file(const std::string& path);
-// Parses YAML text; `source_name` is what error messages call it.
+// Parses YAML text with the same checks; `source_name` is what error messages call it.
 ConfigNode load_yaml_string(const std::string& text, const std::string& source_name);
 
 // Deep merge: maps merge key by key, anything else in `over` replaces what is in `base`. A map
