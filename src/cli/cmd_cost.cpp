@@ -6,6 +6,7 @@
 
 #include "cli/commands.hpp"
 #include "cli/cost_job.hpp"
+#include "cli/file_kind.hpp"
 #include "core/error.hpp"
 #include "core/memory.hpp"
 #include "core/paths.hpp"
@@ -21,9 +22,18 @@ mapping::NetworkShape network_for(const std::string& network, const ConfigNode* 
   const bool is_file = network.size() > 5 && (network.substr(network.size() - 5) == ".yaml" ||
                                               network.substr(network.size() - 4) == ".yml");
   if (is_file) {
-    if (fs::exists(network)) return mapping::load_layer_list(network);
+    const std::map<FileKind, std::string> hints = {
+        {FileKind::Floorplan, "give it to cimkit thermal --floorplan " + network},
+        {FileKind::Config, "give it as the config (cimkit cost " + network + ")"}};
+    if (fs::exists(network)) {
+      refuse_misplaced_file(network, FileKind::LayerList, hints);
+      return mapping::load_layer_list(network);
+    }
     const fs::path in_tree = fs::path(config_dir()).parent_path() / network;  // networks/... beside configs/
-    if (fs::exists(in_tree)) return mapping::load_layer_list(in_tree.string());
+    if (fs::exists(in_tree)) {
+      refuse_misplaced_file(in_tree.string(), FileKind::LayerList, hints);
+      return mapping::load_layer_list(in_tree.string());
+    }
     throw Error("network file '" + network + "' not found (nor " + in_tree.string() + ")");
   }
   const auto& names = nn::zoo_names();
@@ -56,6 +66,11 @@ mapping::NetworkShape network_for(const std::string& network, const ConfigNode* 
 }
 
 CostSetup load_cost_setup(const CostArgs& args) {
+  if (!args.config.empty()) {
+    refuse_misplaced_file(args.config, FileKind::Config,
+                          {{FileKind::LayerList, "use --network " + args.config},
+                           {FileKind::Floorplan, "use cimkit thermal --floorplan " + args.config}});
+  }
   ConfigNode root = args.config.empty() ? ConfigNode::map({"<command line>", 0}) : load_yaml_file(args.config);
   if (!root.is_map()) throw ConfigError(root.loc(), "", "a cost config is a map with chip, arch, cost, model sections");
   auto set_preset = [&](const std::string& section, const std::string& name) {
@@ -65,6 +80,11 @@ CostSetup load_cost_setup(const CostArgs& args) {
   };
   if (!args.arch.empty()) set_preset("arch", args.arch);
   if (!args.chip.empty()) set_preset("chip", args.chip);
+  if (!root.has("arch")) {  // the default architecture, before the overrides so --set arch.KEY refines it
+    ConfigNode n = ConfigNode::map({"<default>", 0});
+    n.set("preset", ConfigNode::scalar(cost::Architecture::kDefaultPreset, {"<default>", 0}));
+    root.set("arch", n);
+  }
   for (const auto& o : args.overrides) apply_override(root, o);
   // A run config is a cost config too: its run-only sections are accepted and left alone.
   static const std::vector<std::string> known = {"chip", "arch", "cost", "thermal", "model", "data", "train", "eval",
@@ -106,10 +126,12 @@ int cost_command(const CostArgs& args, std::ostream& out) {
                      c.adc_bits);
   out << rep.summary_table();
   out << "per component:\n" << rep.component_table();
-  out << fmt::format("{:<16} {:>5} {:>8} {:>6} {:>6} {:>6} {:>11} {:>11} {:>11}\n", "layer", "bits", "arrays", "PEs",
+  size_t w = 16;  // the name column fits the longest layer name
+  for (const auto& l : rep.layers) w = std::max(w, l.name.size());
+  out << fmt::format("{:<{}} {:>5} {:>8} {:>6} {:>6} {:>6} {:>11} {:>11} {:>11}\n", "layer", w, "bits", "arrays", "PEs",
                      "tiles", "dup", "energy", "latency", "area mm^2");
   for (const auto& l : rep.layers) {
-    out << fmt::format("{:<16} {:>5} {:>8} {:>6} {:>6} {:>6} {:>11} {:>11} {:>11.4g}\n", l.name,
+    out << fmt::format("{:<{}} {:>5} {:>8} {:>6} {:>6} {:>6} {:>11} {:>11} {:>11.4g}\n", l.name, w,
                        fmt::format("{}/{}", l.weight_bits, l.input_bits), l.arrays, l.pes, l.tiles, l.duplication,
                        cost::format_si(l.energy_j, "J"), cost::format_si(l.latency_s, "s"), l.area_m2 * 1e6);
   }

@@ -1,8 +1,9 @@
-// `cimkit list`, `cimkit describe`, `cimkit docs config`: all read the registry and the
-// parameter declarations, never hand-kept text.
+// `cimkit docs config`: the configuration reference, read from the registry and the parameter
+// declarations, never hand-kept text (`cimkit list` and `cimkit describe` have files of their own).
 #include <iostream>
 #include <sstream>
 
+#include "cli/catalog.hpp"
 #include "cli/commands.hpp"
 #include "cost/cost_model.hpp"
 #include "pipeline/chip_thermal.hpp"
@@ -15,93 +16,6 @@
 #include "crossbar/chip.hpp"
 
 namespace cimkit::cli {
-namespace {
-
-// Fixed (non-registry) sections.
-std::vector<std::pair<std::string, Schema>> fixed_sections() {
-  return {{"run", RunConfig::top_schema()},
-          {"crossbar", CrossbarSpec::schema()},
-          {"operating", OperatingConditions::schema()},
-          {"model", nn::ZooOptions::schema()},
-          {"data", data_schema()},
-          {"train", train_schema()},
-          {"eval", eval_schema()},
-          {"arch", cost::Architecture::schema()},
-          {"arch.timing", cost::Timing::schema()},
-          {"arch.mnsim", cost::Architecture::mnsim_schema()},
-          {"cost", cost::CostOptions::schema()},
-          {"thermal", pipeline::ChipThermalOptions::schema()}};
-}
-
-std::vector<std::string> interface_names() {
-  std::vector<std::string> out;
-  for (auto* r : all_registries()) out.push_back(r->interface_name());
-  return out;
-}
-
-}  // namespace
-
-void add_list(CLI::App& app, Action& action) {
-  auto* cmd = app.add_subcommand("list", "List interfaces, or the implementations and presets of one");
-  auto iface = std::make_shared<std::string>();
-  cmd->add_option("interface", *iface, "Interface name (device, dac, adc, pulse_device, chip)");
-  cmd->callback([&action, iface] {
-    action = [iface] {
-      if (iface->empty()) {
-        std::cout << "Interfaces (cimkit list <interface>):\n";
-        for (auto* r : all_registries()) std::cout << "  " << r->interface_name() << "  " << r->description() << "\n";
-        std::cout << "  chip  chip presets (configs/presets/chip)\n";
-        std::cout << "Fixed sections (cimkit describe <name>): run, crossbar, operating\n";
-        return 0;
-      }
-      if (*iface == "chip") {
-        for (const auto& p : list_presets("chip")) std::cout << "preset  " << p << "\n";
-        return 0;
-      }
-      RegistryBase* r = find_registry(*iface);
-      if (!r) {
-        auto names = interface_names();
-        names.push_back("chip");
-        const std::string hint = did_you_mean(*iface, names);
-        throw Error("unknown interface '" + *iface + "'" + (hint.empty() ? "" : " (did you mean '" + hint + "'?)") +
-                    "; known: " + join(names));
-      }
-      for (const auto& i : r->impls()) std::cout << "impl    " << i.name << "  " << i.description << "\n";
-      for (const auto& p : list_presets(*iface)) std::cout << "preset  " << p << "\n";
-      return 0;
-    };
-  });
-}
-
-void add_describe(CLI::App& app, Action& action) {
-  auto* cmd = app.add_subcommand("describe", "Describe the parameters of <interface>.<impl> or a fixed section");
-  auto what = std::make_shared<std::string>();
-  cmd->add_option("what", *what, "e.g. adc.linear, device.reram, crossbar, operating")->required();
-  cmd->callback([&action, what] {
-    action = [what] {
-      for (const auto& [name, schema] : fixed_sections()) {
-        if (*what == name) {
-          std::cout << name << ": " << schema.description() << "\n" << schema.text();
-          return 0;
-        }
-      }
-      const auto dot = what->find('.');
-      const std::string iface = what->substr(0, dot);
-      RegistryBase* r = find_registry(iface);
-      if (!r) throw Error("unknown interface '" + iface + "'; known: " + join(interface_names()) + ", run, crossbar, operating");
-      if (dot == std::string::npos) throw Error("name an implementation: " + iface + ".<impl> with <impl> one of: " + join(r->names()));
-      const std::string impl = what->substr(dot + 1);
-      const ImplInfo* info = r->find(impl);
-      if (!info) {
-        const std::string hint = did_you_mean(impl, r->names());
-        throw Error("unknown " + iface + " '" + impl + "'" + (hint.empty() ? "" : " (did you mean '" + hint + "'?)") +
-                    "; known: " + join(r->names()));
-      }
-      std::cout << iface << "." << impl << ": " << info->schema.description() << "\n" << info->schema.text();
-      return 0;
-    };
-  });
-}
 
 std::string config_reference_markdown() {
   std::ostringstream out;
@@ -116,9 +30,15 @@ std::string config_reference_markdown() {
       << "`impl` or `preset` this way also starts that section afresh). Every run writes `resolved_config.yaml` with\n"
       << "every value in force; running it again reproduces the run.\n"
       << "Presets may carry a `sources:` list saying where their numbers come from.\n\n";
-  for (const auto& [name, schema] : fixed_sections()) {
+  for (const auto& sec : fixed_sections()) {
+    const std::string& name = sec.name;
     const std::string where = name == "run" ? "top level" : name == "crossbar" ? "`chip.crossbar`" : "`" + name + "`";
-    out << "## " << name << " (" << where << ")\n\n" << schema.description() << "\n\n" << schema.markdown() << "\n";
+    out << "## " << name << " (" << where << ")\n\n" << sec.schema.description() << "\n\n" << sec.schema.markdown() << "\n";
+    if (!sec.structure.empty()) {
+      out << "Other keys (lists, sections, and values read elsewhere):\n\n";
+      for (const auto& k : sec.structure) out << "- `" << k.name << "` (" << k.kind << "): " << k.description << "\n";
+      out << "\n";
+    }
   }
   for (auto* r : all_registries()) {
     out << "## " << r->interface_name() << "\n\n" << r->description() << ". Implementations: "

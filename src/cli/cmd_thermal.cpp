@@ -2,13 +2,17 @@
 // with their power, the stack and package), so it can be used and checked without a network.
 #include <fmt/format.h>
 
+#include <algorithm>
+#include <cctype>
 #include <chrono>
+#include <filesystem>
 #include <iostream>
 
 #include "cli/commands.hpp"
 #include "core/error.hpp"
 #include "core/files.hpp"
 #include "cli/cost_job.hpp"
+#include "cli/file_kind.hpp"
 #include "core/paths.hpp"
 #include "core/text.hpp"
 #include "pipeline/chip_thermal.hpp"
@@ -23,6 +27,28 @@ struct ThermalArgs {
   int hotspots = 5;
   CostArgs chip;  // network mode: the network on the chip (as `cimkit cost`)
 };
+
+// Says where a file went (with --json, the JSON's "written" object says it instead).
+void wrote(const std::string& path, const std::string& what, bool json, std::ostream& out) {
+  if (!json) out << what << " written to " << path << "\n";
+}
+
+nlohmann::json written(const ThermalArgs& a) {
+  nlohmann::json w = nlohmann::json::object();
+  if (!a.heatmap.empty()) w["heatmap"] = a.heatmap;
+  if (!a.grid_csv.empty()) w["grid_csv"] = a.grid_csv;
+  return w;
+}
+
+// The heat map is a PNG: refuse another name before any work is done.
+void check_heatmap_name(const std::string& path) {
+  if (path.empty()) return;
+  std::string ext = std::filesystem::path(path).extension().string();
+  std::transform(ext.begin(), ext.end(), ext.begin(), [](unsigned char c) { return char(std::tolower(c)); });
+  if (ext != ".png") {
+    throw Error("--heatmap '" + path + "': the heat map is written as a PNG image; give a file name ending in .png");
+  }
+}
 
 // Network mode: the network's shape-only cost on the architecture, its floorplan and power map,
 // and the chip's steady temperature (no accuracy: nothing is trained or read).
@@ -39,10 +65,14 @@ int chip_thermal_command(const ThermalArgs& a, std::ostream& out) {
       parse_params(op ? *op : ConfigNode(), OperatingConditions::schema(), "operating").get_real("temperature_k"));
   const pipeline::ChipThermal heat = pipeline::solve_chip_thermal(pipeline::chip_floorplan(rep), opt);
   const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
-  if (!a.grid_csv.empty()) write_file_atomic(a.grid_csv, thermal::grid_csv(heat.steady.field.die_k));
+  if (!a.grid_csv.empty()) {
+    write_file_atomic(a.grid_csv, thermal::grid_csv(heat.steady.field.die_k));
+    wrote(a.grid_csv, "grid", a.json, out);
+  }
   if (!a.heatmap.empty()) {
     heat.write_map_png(a.heatmap, fmt::format("{} on {}: die temperature, peak {:.2f} K", rep.network, rep.architecture,
                                               heat.steady.stats.peak_k));
+    wrote(a.heatmap, "heat map", a.json, out);
   }
   if (a.json) {
     nlohmann::json j = heat.to_json();
@@ -50,15 +80,18 @@ int chip_thermal_command(const ThermalArgs& a, std::ostream& out) {
     j["arch"] = rep.architecture;
     j["cost_totals"] = rep.totals.to_json();
     j["seconds"] = ms / 1e3;
+    j["written"] = written(a);
     out << j.dump(2) << "\n";
     return 0;
   }
   out << rep.summary_table() << heat.summary();
-  out << fmt::format("  {:<22} {:>7} {:>12} {:>9} {:>9} {:>9}\n", "layer", "arrays", "array power", "min K", "mean K",
-                     "max K");
   const nlohmann::json layers = heat.to_json()["layers"];
+  size_t w = 22;  // the name column fits the longest layer name
+  for (const auto& l : layers) w = std::max(w, l["name"].get<std::string>().size());
+  out << fmt::format("  {:<{}} {:>7} {:>12} {:>9} {:>9} {:>9}\n", "layer", w, "arrays", "array power", "min K",
+                     "mean K", "max K");
   for (const auto& l : layers) {
-    out << fmt::format("  {:<22} {:>7} {:>12} {:>9.3f} {:>9.3f} {:>9.3f}\n", l["name"].get<std::string>(),
+    out << fmt::format("  {:<{}} {:>7} {:>12} {:>9.3f} {:>9.3f} {:>9.3f}\n", l["name"].get<std::string>(), w,
                        l["arrays"].get<int64_t>(), cost::format_si(l["array_power_w"].get<double>(), "W"),
                        l["min_k"].get<double>(), l["mean_k"].get<double>(), l["max_k"].get<double>());
   }
@@ -67,8 +100,19 @@ int chip_thermal_command(const ThermalArgs& a, std::ostream& out) {
 }
 
 int thermal_command(const ThermalArgs& a, std::ostream& out) {
+  check_heatmap_name(a.heatmap);
   for (const std::string* o : {&a.grid_csv, &a.heatmap})
     if (!o->empty()) resolve_output_path(*o);  // a bad output path fails before the solve
+  if (!a.chip.config.empty()) {
+    refuse_misplaced_file(a.chip.config, FileKind::Config,
+                          {{FileKind::Floorplan, "use --floorplan " + a.chip.config},
+                           {FileKind::LayerList, "use --network " + a.chip.config}});
+  }
+  if (!a.floorplan.empty()) {
+    refuse_misplaced_file(a.floorplan, FileKind::Floorplan,
+                          {{FileKind::Config, "give it as the config: cimkit thermal " + a.floorplan},
+                           {FileKind::LayerList, "use --network " + a.floorplan}});
+  }
   const bool network_mode = !a.chip.network.empty() || !a.chip.config.empty() || !a.chip.arch.empty();
   if (!a.floorplan.empty() && network_mode) {
     throw Error("cimkit thermal: give --floorplan F.yaml, or a network on a chip (--network / --arch / a config), not both");
@@ -84,14 +128,32 @@ int thermal_command(const ThermalArgs& a, std::ostream& out) {
   const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
   const auto spots = thermal::hotspot_cells(r.field.die_k, a.hotspots);
   const double cw = p.model.die_width_m / p.model.nx, ch = p.model.die_height_m / p.model.ny;
-  if (!a.grid_csv.empty()) write_file_atomic(a.grid_csv, thermal::grid_csv(r.field.die_k));
+  if (!a.grid_csv.empty()) {
+    write_file_atomic(a.grid_csv, thermal::grid_csv(r.field.die_k));
+    wrote(a.grid_csv, "grid", a.json, out);
+  }
   if (!a.heatmap.empty()) {
+    thermal::MapView view;  // the whole die, axes in mm, the hottest blocks labelled
+    view.die_width_m = p.model.die_width_m;
+    view.die_height_m = p.model.die_height_m;
+    for (size_t i = 0; i < spots.size() && i < 3; ++i) {
+      const double x = (spots[i].second + 0.5) * cw, y = p.model.die_height_m - (spots[i].first + 0.5) * ch;
+      for (const auto& b : p.floorplan.blocks) {
+        if (x >= b.x_m && x < b.x_m + b.width_m && y >= b.y_m && y < b.y_m + b.height_m) {
+          view.labels.push_back({spots[i].first, spots[i].second,
+                                 fmt::format("{} {:.2f} K", b.name, r.field.die_k.at(spots[i].first, spots[i].second))});
+          break;
+        }
+      }
+    }
     thermal::write_temperature_png(a.heatmap, fmt::format("{}: die temperature, peak {:.2f} K", a.floorplan, r.stats.peak_k),
-                                   r.field.die_k, spots);
+                                   r.field.die_k, spots, view);
+    wrote(a.heatmap, "heat map", a.json, out);
   }
   if (a.json) {
     nlohmann::json j = thermal::to_json(r, p);
     j["solve_ms"] = ms;
+    j["written"] = written(a);
     j["hotspots"] = nlohmann::json::array();
     for (const auto& [row, col] : spots) {
       // Cell centre in die coordinates (x east, y north from the south-west corner).
@@ -114,8 +176,12 @@ int thermal_command(const ThermalArgs& a, std::ostream& out) {
     out << fmt::format(" ({:.2f}, {:.2f}) mm {:.2f} K;", (col + 0.5) * cw * 1e3,
                        (p.model.die_height_m - (row + 0.5) * ch) * 1e3, r.field.die_k.at(row, col));
   }
-  out << "\n" << fmt::format("  {:<16} {:>10} {:>10} {:>10}\n", "block", "mean K", "max K", "center K");
-  for (const auto& b : r.blocks) out << fmt::format("  {:<16} {:>10.2f} {:>10.2f} {:>10.2f}\n", b.name, b.mean_k, b.max_k, b.center_k);
+  size_t w = 16;  // the name column fits the longest block name
+  for (const auto& b : r.blocks) w = std::max(w, b.name.size());
+  out << "\n" << fmt::format("  {:<{}} {:>10} {:>10} {:>10}\n", "block", w, "mean K", "max K", "center K");
+  for (const auto& b : r.blocks) {
+    out << fmt::format("  {:<{}} {:>10.2f} {:>10.2f} {:>10.2f}\n", b.name, w, b.mean_k, b.max_k, b.center_k);
+  }
   return 0;
 }
 

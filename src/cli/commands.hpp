@@ -4,6 +4,7 @@
 #include <CLI/CLI.hpp>
 
 #include <functional>
+#include <iosfwd>
 #include <string>
 
 namespace cimkit::cli {
@@ -18,6 +19,10 @@ void add_demo(CLI::App& app, Action& action);
 void add_run(CLI::App& app, Action& action);
 void add_cost(CLI::App& app, Action& action);
 void add_thermal(CLI::App& app, Action& action);
+
+// `cimkit list [KIND]` and `cimkit describe NAME`, printing to `out` (Error for unknown names).
+int list_command(const std::string& kind, std::ostream& out);
+int describe_command(const std::string& what, std::ostream& out);
 
 // The generated configuration reference (docs/config.md).
 std::string config_reference_markdown();

@@ -5,6 +5,7 @@
 
 #include "core/error.hpp"
 #include "core/files.hpp"
+#include "cost/architecture.hpp"
 
 namespace cimkit {
 
@@ -27,6 +28,11 @@ RunConfig RunConfig::load(const std::string& path, const std::vector<std::string
     ConfigNode chip = ConfigNode::map({"<default>", 0});
     chip.set("preset", ConfigNode::scalar("default", {"<default>", 0}));
     root.set("chip", chip);
+  }
+  if (!root.has("arch")) {  // the default architecture, so --set arch.KEY refines it
+    ConfigNode arch = ConfigNode::map({"<default>", 0});
+    arch.set("preset", ConfigNode::scalar(cost::Architecture::kDefaultPreset, {"<default>", 0}));
+    root.set("arch", arch);
   }
   for (const auto& o : overrides) apply_override(root, o);
   ConfigNode top = ConfigNode::map(root.loc());

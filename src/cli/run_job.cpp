@@ -8,7 +8,9 @@
 #include <filesystem>
 #include <iostream>
 #include <sstream>
+#include <tuple>
 
+#include "cli/file_kind.hpp"
 #include "cli/run_config.hpp"
 #include "core/error.hpp"
 #include "core/paths.hpp"
@@ -93,6 +95,9 @@ data::Dataset limit_first(const data::Dataset& d, int64_t limit) {
   return d.subset(torch::arange(limit, torch::kInt64));
 }
 
+// "1 epoch", "3 epochs".
+std::string plural(int64_t n, const std::string& noun) { return fmt::format("{} {}{}", n, noun, n == 1 ? "" : "s"); }
+
 std::string pct(double fraction) { return fmt::format("{:.2f} %", 100.0 * fraction); }
 
 std::string si(double v, const char* unit) {
@@ -154,6 +159,9 @@ int run_job(const JobArgs& args, std::ostream& term) {
                 "checkpoints/last.pt, --overwrite deletes it; pass one of them");
   }
   if (config.empty()) config = (fs::path(config_dir()) / "quickstart.yaml").string();
+  refuse_misplaced_file(config, FileKind::Config,
+                        {{FileKind::Floorplan, "give it to cimkit thermal --floorplan " + config},
+                         {FileKind::LayerList, "give it to cimkit cost --network " + config}});
   RunConfig rc = RunConfig::load(config, args.overrides);
   const int threads = set_threads(rc.threads);
 
@@ -168,8 +176,8 @@ int run_job(const JobArgs& args, std::ostream& term) {
   pipeline::ChipThermalOptions thopt = pipeline::ChipThermalOptions::from_config(rc.sections.at("thermal"), "thermal");
   thopt.default_ambient(rc.operating.temperature_k);
   const ConfigNode& arch_node = rc.sections.at("arch");
-  const cost::Architecture arch =
-      arch_node.is_null() ? cost::Architecture::preset("thermal_quant") : cost::Architecture::from_config(arch_node, "arch");
+  const cost::Architecture arch = arch_node.is_null() ? cost::Architecture::preset(cost::Architecture::kDefaultPreset)
+                                                      : cost::Architecture::from_config(arch_node, "arch");
   rc.resolved.set("model", mp.to_node());
   rc.resolved.set("data", dp.to_node());
   rc.resolved.set("train", tp.to_node());
@@ -180,7 +188,7 @@ int run_job(const JobArgs& args, std::ostream& term) {
     rc.resolved.set("arch", arch_node);
   } else {
     ConfigNode an = ConfigNode::map({"<default>", 0});
-    an.set("preset", ConfigNode::scalar("thermal_quant", {"<default>", 0}));
+    an.set("preset", ConfigNode::scalar(cost::Architecture::kDefaultPreset, {"<default>", 0}));
     rc.resolved.set("arch", an);
   }
 
@@ -206,7 +214,17 @@ int run_job(const JobArgs& args, std::ostream& term) {
   const std::string dname = dp.get_string("name");
   const auto t_data = Clock::now();
   data::Dataset train_all = data::load_dataset(dname, dp.get_string("dir"), true);
-  data::Dataset test = limit_first(data::load_dataset(dname, dp.get_string("dir"), false), dp.get_int("test_limit"));
+  const data::Dataset test_all = data::load_dataset(dname, dp.get_string("dir"), false);
+  std::string data_notes;  // a limit beyond the set's size uses the whole set, and says so
+  const std::vector<std::tuple<std::string, std::string, int64_t>> limits = {
+      {"train_limit", "training", train_all.size()}, {"test_limit", "test", test_all.size()}};
+  for (const auto& [key, part, n] : limits) {
+    if (dp.get_int(key) > n) {
+      data_notes += fmt::format("note: data.{} {} is more than the {} {} images of {}; using all {}\n", key,
+                                dp.get_int(key), n, part, dname, n);
+    }
+  }
+  data::Dataset test = limit_first(test_all, dp.get_int("test_limit"));
   train_all = limit_random(train_all, dp.get_int("train_limit"), rc.seed);
   data::SplitResult parts = data::split(train_all, dp.get_real("val_fraction"), rc.seed);
   const std::string aug = dp.get_string("augment");
@@ -250,6 +268,7 @@ int run_job(const JobArgs& args, std::ostream& term) {
   term << fmt::format("cimkit run {} -> {}  ({} threads)\n", config, out_dir, threads);
   term << fmt::format("data: {} — {} train / {} validation / {} test images{}\n", dname, parts.train.size(),
                       parts.val.size(), test.size(), augment ? " (crop + flip)" : "");
+  term << data_notes;
   term << fmt::format("model: {} (width {}, {} parameters, {} analog layers), {}-bit weights / {}-bit activations / "
                       "{}-bit ADC, first and last layers {} bits\n",
                       zo.name, zo.width, nn::count_parameters(*net), net->analog_layers().size(),
@@ -269,12 +288,14 @@ int run_job(const JobArgs& args, std::ostream& term) {
   train::Trainer trainer(net, topt, rc.seed, torch::kCPU, out_dir);
   trainer.set_progress_stream(&std::cerr, isatty(STDERR_FILENO) != 0);
   if (args.resume) trainer.resume(ckpt.string());
+  const size_t epochs_before = trainer.history().size();  // trained in earlier sessions of this run
   train::TrainResult tr;
   if (topt.epochs > 0) {
     // Ctrl-C / SIGTERM stop training gracefully (checkpoint, exit 130); outside training they
     // keep their default action.
     train::StopSignalGuard signals(trainer);
-    term << fmt::format("training: {} epochs in {} mode, {} {}, lr {}, batch {}\n", topt.epochs, to_string(train_mode),
+    term << fmt::format("training: {} in {} mode, {} {}, lr {}, batch {}\n", plural(topt.epochs, "epoch"),
+                        to_string(train_mode),
                         train::to_string(topt.optimizer), train::to_string(topt.schedule), format_double(topt.lr),
                         topt.batch_size);
     tr = trainer.fit(train_loader, val_loader ? &*val_loader : nullptr);
@@ -344,19 +365,34 @@ int run_job(const JobArgs& args, std::ostream& term) {
   s << fmt::format("cimkit run {} — {} on {}, {}x{} arrays of {}-bit '{}' cells\n", config, zo.name, dname, cs.rows,
                    cs.cols, cs.cell_bits, rc.resolved.find("chip")->find("device")->find("impl")->value());
   if (!trainer.history().empty()) {
-    const auto& h = trainer.history().back();
-    s << fmt::format("training ({} mode): {} epochs, final train accuracy {}, validation accuracy {}, {:.1f} s "
+    // Every epoch of the run, those of earlier sessions (before --resume) included.
+    const auto& hist = trainer.history();
+    const auto& h = hist.back();
+    double secs = 0, images = 0;
+    for (const auto& e : hist) {
+      secs += e.seconds;
+      if (std::isfinite(e.images_per_s)) images += e.images_per_s * e.seconds;
+    }
+    const size_t now = hist.size() - std::min(epochs_before, hist.size());
+    const std::string sessions = epochs_before == 0 ? ""
+                                 : now == 0         ? " (all before resuming)"
+                                                    : fmt::format(" ({} before resuming, {} now)", epochs_before, now);
+    s << fmt::format("training ({} mode): {}{}, final train accuracy {}, validation accuracy {}, {:.1f} s of training "
                      "({:.0f} images/s)\n",
-                     to_string(train_mode), h.epoch, pct(h.train_acc),
-                     std::isnan(h.val_acc) ? std::string("n/a") : pct(h.val_acc), train_s, h.images_per_s);
+                     to_string(train_mode), plural(h.epoch, "epoch"), sessions, pct(h.train_acc),
+                     std::isnan(h.val_acc) ? std::string("n/a") : pct(h.val_acc), secs, secs > 0 ? images / secs : 0.0);
   }
   s << fmt::format("test accuracy on {} images:\n", ce.n_samples);
   if (float_acc) s << fmt::format("  float weights                       {}\n", pct(*float_acc));
   s << fmt::format("  digital (quantised, exact MVM)      {}\n", pct(ce.digital_accuracy));
   std::string per_seed;
   for (double a : ce.analog_accuracy) per_seed += (per_seed.empty() ? "" : ", ") + fmt::format("{:.2f}", 100 * a);
-  s << fmt::format("  analog on the chip                  {:.2f} ± {:.2f} %  ({} device instances: {})\n",
-                   100 * ce.analog_mean, 100 * ce.analog_std, ce.analog_accuracy.size(), per_seed);
+  if (ce.analog_accuracy.size() == 1) {
+    s << fmt::format("  analog on the chip                  {:.2f} %  (1 device instance)\n", 100 * ce.analog_mean);
+  } else {
+    s << fmt::format("  analog on the chip                  {:.2f} ± {:.2f} %  ({} device instances: {})\n",
+                     100 * ce.analog_mean, 100 * ce.analog_std, ce.analog_accuracy.size(), per_seed);
+  }
   s << fmt::format("  loss from the chip                  {:.2f} points\n", 100 * (ce.digital_accuracy - ce.analog_mean));
   const auto& c = ce.counts_per_inference;
   s << fmt::format("arrays used: {} ({}x{}); per inference: {} array activations, {} DAC conversions, {} ADC "
@@ -364,26 +400,37 @@ int run_job(const JobArgs& args, std::ostream& term) {
                    ce.n_arrays, cs.rows, cs.cols, si(static_cast<double>(c.array_activations), ""),
                    si(static_cast<double>(c.dac_conversions), ""), si(static_cast<double>(c.adc_conversions), ""),
                    si(static_cast<double>(c.shift_adds), ""), energy(c.read_energy_j()));
-  s << fmt::format("{:<14} {:<7} {:>10} {:>6} {:>7} {:>9} {:>12}\n", "layer", "kind", "precision", "arrays",
-                   "util", "SQNR dB", "ADC conv/img");
+  // Column widths from the content; the SQNR column only when it was measured (eval.sqnr).
+  size_t name_w = 14, kind_w = 7, prec_w = 10;  // at least the widths of the usual names
   for (const auto& l : ce.layers) {
-    s << fmt::format("{:<14} {:<7} {:>10} {:>6} {:>6.1f}% {:>9.1f} {:>12}\n", l.name, l.kind, l.precision.str(),
-                     l.mapping.n_arrays, 100 * l.mapping.utilisation, l.sqnr_db,
-                     si(static_cast<double>(l.counts.adc_conversions), ""));
+    name_w = std::max(name_w, l.name.size()), kind_w = std::max(kind_w, l.kind.size());
+    prec_w = std::max(prec_w, l.precision.str().size());
+  }
+  s << fmt::format("{:<{}} {:<{}} {:>{}} {:>6} {:>7}{} {:>12}\n", "layer", name_w, "kind", kind_w, "precision", prec_w,
+                   "arrays", "util", co.sqnr ? fmt::format(" {:>9}", "SQNR dB") : "", "ADC conv/img");
+  for (const auto& l : ce.layers) {
+    s << fmt::format("{:<{}} {:<{}} {:>{}} {:>6} {:>6.1f}%{} {:>12}\n", l.name, name_w, l.kind, kind_w,
+                     l.precision.str(), prec_w, l.mapping.n_arrays, 100 * l.mapping.utilisation,
+                     co.sqnr ? fmt::format(" {:>9.1f}", l.sqnr_db) : "", si(static_cast<double>(l.counts.adc_conversions), ""));
   }
   if (!ce.worst_layer.empty()) s << "layer that hurts most (lowest SQNR): " << ce.worst_layer << "\n";
   if (cost_rep) s << cost_rep->summary_table() << "energy by component:\n" << cost_rep->component_table();
   if (heat) {
     s << heat->summary();
     if (ce_hot) {
-      s << fmt::format("  analog accuracy with the heat        {:.2f} ± {:.2f} %  (without: {:.2f} %; arrays at {:.2f}-{:.2f} K "
+      s << fmt::format("  analog accuracy with the heat        {}  (without: {:.2f} %; arrays at {:.2f}-{:.2f} K "
                        "instead of {} K)\n",
-                       100 * ce_hot->analog_mean, 100 * ce_hot->analog_std, 100 * ce.analog_mean,
+                       ce_hot->analog_accuracy.size() == 1
+                           ? fmt::format("{:.2f} %", 100 * ce_hot->analog_mean)
+                           : fmt::format("{:.2f} ± {:.2f} %", 100 * ce_hot->analog_mean, 100 * ce_hot->analog_std),
+                       100 * ce.analog_mean,
                        heat->steady.stats.min_k, heat->steady.stats.peak_k, format_double(rc.operating.temperature_k));
     }
   }
-  s << fmt::format("time: data {:.1f} s, training {:.1f} s, evaluation {:.1f} s, cost and heat {:.1f} s, total {:.1f} s\n",
-                   data_s, train_s, eval_s, eval_total_s - eval_s, seconds_since(t_start));
+  s << fmt::format("time: data {:.1f} s, training {:.1f} s, evaluation {:.1f} s{}, total {:.1f} s\n", data_s, train_s,
+                   eval_s,
+                   cost_rep ? fmt::format(", {} {:.1f} s", heat ? "cost and heat" : "cost", eval_total_s - eval_s) : "",
+                   seconds_since(t_start));
   s << "run folder: " << out_dir << " (summary.txt, stats.json, layers.csv, resolved_config.yaml, model.pt, "
     << "metrics.csv, plots/training_curve.png, checkpoints/" << (cost_rep ? ", cost_reference.json" : "")
     << (heat ? ", thermal_grid.csv, plots/thermal_map.png" : "") << ")\n";

@@ -151,7 +151,7 @@ std::string Schema::text() const {
     out << "  " << s.name << std::string(w - s.name.size() + 2, ' ') << s.description;
     if (!s.unit.empty()) out << " [" << s.unit << "]";
     out << "\n" << std::string(w + 4, ' ') << s.allowed() << "; default "
-        << (s.required ? "none (required)" : s.default_text()) << "\n";
+        << (s.required ? "none (required)" : s.default_value ? s.default_text() : "none") << "\n";
   }
   return out.str();
 }

@@ -3,7 +3,6 @@
 #include "core/files.hpp"
 
 #include <fcntl.h>
-#include <png.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -15,178 +14,12 @@
 #include <fmt/format.h>
 
 #include "core/error.hpp"
+#include "core/raster.hpp"
 
 namespace cimkit {
 namespace {
 
-// 5x7 glyphs for ASCII 32..126, drawn for cimkit: one byte per row, top row first, bit 4 is the
-// leftmost column.
-constexpr int kGlyphW = 5, kGlyphH = 7, kAdvance = 6;
-constexpr uint8_t kFont[95][kGlyphH] = {
-    {0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00},  // ' '
-    {0x04, 0x04, 0x04, 0x04, 0x04, 0x00, 0x04},  // '!'
-    {0x0a, 0x0a, 0x0a, 0x00, 0x00, 0x00, 0x00},  // '"'
-    {0x0a, 0x0a, 0x1f, 0x0a, 0x1f, 0x0a, 0x0a},  // '#'
-    {0x04, 0x0f, 0x14, 0x0e, 0x05, 0x1e, 0x04},  // '$'
-    {0x18, 0x19, 0x02, 0x04, 0x08, 0x13, 0x03},  // '%'
-    {0x0c, 0x12, 0x14, 0x08, 0x15, 0x12, 0x0d},  // '&'
-    {0x04, 0x04, 0x08, 0x00, 0x00, 0x00, 0x00},  // '''
-    {0x02, 0x04, 0x08, 0x08, 0x08, 0x04, 0x02},  // '('
-    {0x08, 0x04, 0x02, 0x02, 0x02, 0x04, 0x08},  // ')'
-    {0x00, 0x04, 0x15, 0x0e, 0x15, 0x04, 0x00},  // '*'
-    {0x00, 0x04, 0x04, 0x1f, 0x04, 0x04, 0x00},  // '+'
-    {0x00, 0x00, 0x00, 0x00, 0x0c, 0x04, 0x08},  // ','
-    {0x00, 0x00, 0x00, 0x1f, 0x00, 0x00, 0x00},  // '-'
-    {0x00, 0x00, 0x00, 0x00, 0x00, 0x0c, 0x0c},  // '.'
-    {0x00, 0x01, 0x02, 0x04, 0x08, 0x10, 0x00},  // '/'
-    {0x0e, 0x11, 0x13, 0x15, 0x19, 0x11, 0x0e},  // '0'
-    {0x04, 0x0c, 0x04, 0x04, 0x04, 0x04, 0x0e},  // '1'
-    {0x0e, 0x11, 0x01, 0x02, 0x04, 0x08, 0x1f},  // '2'
-    {0x1f, 0x02, 0x04, 0x02, 0x01, 0x11, 0x0e},  // '3'
-    {0x02, 0x06, 0x0a, 0x12, 0x1f, 0x02, 0x02},  // '4'
-    {0x1f, 0x10, 0x1e, 0x01, 0x01, 0x11, 0x0e},  // '5'
-    {0x06, 0x08, 0x10, 0x1e, 0x11, 0x11, 0x0e},  // '6'
-    {0x1f, 0x01, 0x02, 0x04, 0x08, 0x08, 0x08},  // '7'
-    {0x0e, 0x11, 0x11, 0x0e, 0x11, 0x11, 0x0e},  // '8'
-    {0x0e, 0x11, 0x11, 0x0f, 0x01, 0x02, 0x0c},  // '9'
-    {0x00, 0x0c, 0x0c, 0x00, 0x0c, 0x0c, 0x00},  // ':'
-    {0x00, 0x0c, 0x0c, 0x00, 0x0c, 0x04, 0x08},  // ';'
-    {0x02, 0x04, 0x08, 0x10, 0x08, 0x04, 0x02},  // '<'
-    {0x00, 0x00, 0x1f, 0x00, 0x1f, 0x00, 0x00},  // '='
-    {0x08, 0x04, 0x02, 0x01, 0x02, 0x04, 0x08},  // '>'
-    {0x0e, 0x11, 0x01, 0x02, 0x04, 0x00, 0x04},  // '?'
-    {0x0e, 0x11, 0x01, 0x0d, 0x15, 0x15, 0x0e},  // '@'
-    {0x0e, 0x11, 0x11, 0x1f, 0x11, 0x11, 0x11},  // 'A'
-    {0x1e, 0x11, 0x11, 0x1e, 0x11, 0x11, 0x1e},  // 'B'
-    {0x0e, 0x11, 0x10, 0x10, 0x10, 0x11, 0x0e},  // 'C'
-    {0x1c, 0x12, 0x11, 0x11, 0x11, 0x12, 0x1c},  // 'D'
-    {0x1f, 0x10, 0x10, 0x1e, 0x10, 0x10, 0x1f},  // 'E'
-    {0x1f, 0x10, 0x10, 0x1e, 0x10, 0x10, 0x10},  // 'F'
-    {0x0e, 0x11, 0x10, 0x17, 0x11, 0x11, 0x0f},  // 'G'
-    {0x11, 0x11, 0x11, 0x1f, 0x11, 0x11, 0x11},  // 'H'
-    {0x0e, 0x04, 0x04, 0x04, 0x04, 0x04, 0x0e},  // 'I'
-    {0x07, 0x02, 0x02, 0x02, 0x02, 0x12, 0x0c},  // 'J'
-    {0x11, 0x12, 0x14, 0x18, 0x14, 0x12, 0x11},  // 'K'
-    {0x10, 0x10, 0x10, 0x10, 0x10, 0x10, 0x1f},  // 'L'
-    {0x11, 0x1b, 0x15, 0x15, 0x11, 0x11, 0x11},  // 'M'
-    {0x11, 0x11, 0x19, 0x15, 0x13, 0x11, 0x11},  // 'N'
-    {0x0e, 0x11, 0x11, 0x11, 0x11, 0x11, 0x0e},  // 'O'
-    {0x1e, 0x11, 0x11, 0x1e, 0x10, 0x10, 0x10},  // 'P'
-    {0x0e, 0x11, 0x11, 0x11, 0x15, 0x12, 0x0d},  // 'Q'
-    {0x1e, 0x11, 0x11, 0x1e, 0x14, 0x12, 0x11},  // 'R'
-    {0x0f, 0x10, 0x10, 0x0e, 0x01, 0x01, 0x1e},  // 'S'
-    {0x1f, 0x04, 0x04, 0x04, 0x04, 0x04, 0x04},  // 'T'
-    {0x11, 0x11, 0x11, 0x11, 0x11, 0x11, 0x0e},  // 'U'
-    {0x11, 0x11, 0x11, 0x11, 0x11, 0x0a, 0x04},  // 'V'
-    {0x11, 0x11, 0x11, 0x15, 0x15, 0x15, 0x0a},  // 'W'
-    {0x11, 0x11, 0x0a, 0x04, 0x0a, 0x11, 0x11},  // 'X'
-    {0x11, 0x11, 0x0a, 0x04, 0x04, 0x04, 0x04},  // 'Y'
-    {0x1f, 0x01, 0x02, 0x04, 0x08, 0x10, 0x1f},  // 'Z'
-    {0x0e, 0x08, 0x08, 0x08, 0x08, 0x08, 0x0e},  // '['
-    {0x00, 0x10, 0x08, 0x04, 0x02, 0x01, 0x00},  // backslash
-    {0x0e, 0x02, 0x02, 0x02, 0x02, 0x02, 0x0e},  // ']'
-    {0x04, 0x0a, 0x11, 0x00, 0x00, 0x00, 0x00},  // '^'
-    {0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x1f},  // '_'
-    {0x08, 0x04, 0x02, 0x00, 0x00, 0x00, 0x00},  // '`'
-    {0x00, 0x00, 0x0e, 0x01, 0x0f, 0x11, 0x0f},  // 'a'
-    {0x10, 0x10, 0x16, 0x19, 0x11, 0x11, 0x1e},  // 'b'
-    {0x00, 0x00, 0x0e, 0x10, 0x10, 0x11, 0x0e},  // 'c'
-    {0x01, 0x01, 0x0d, 0x13, 0x11, 0x11, 0x0f},  // 'd'
-    {0x00, 0x00, 0x0e, 0x11, 0x1f, 0x10, 0x0e},  // 'e'
-    {0x06, 0x09, 0x08, 0x1c, 0x08, 0x08, 0x08},  // 'f'
-    {0x00, 0x0f, 0x11, 0x11, 0x0f, 0x01, 0x0e},  // 'g'
-    {0x10, 0x10, 0x16, 0x19, 0x11, 0x11, 0x11},  // 'h'
-    {0x04, 0x00, 0x0c, 0x04, 0x04, 0x04, 0x0e},  // 'i'
-    {0x02, 0x00, 0x06, 0x02, 0x02, 0x12, 0x0c},  // 'j'
-    {0x10, 0x10, 0x12, 0x14, 0x18, 0x14, 0x12},  // 'k'
-    {0x0c, 0x04, 0x04, 0x04, 0x04, 0x04, 0x0e},  // 'l'
-    {0x00, 0x00, 0x1a, 0x15, 0x15, 0x11, 0x11},  // 'm'
-    {0x00, 0x00, 0x16, 0x19, 0x11, 0x11, 0x11},  // 'n'
-    {0x00, 0x00, 0x0e, 0x11, 0x11, 0x11, 0x0e},  // 'o'
-    {0x00, 0x00, 0x1e, 0x11, 0x1e, 0x10, 0x10},  // 'p'
-    {0x00, 0x00, 0x0d, 0x13, 0x0f, 0x01, 0x01},  // 'q'
-    {0x00, 0x00, 0x16, 0x19, 0x10, 0x10, 0x10},  // 'r'
-    {0x00, 0x00, 0x0e, 0x10, 0x0e, 0x01, 0x1e},  // 's'
-    {0x08, 0x08, 0x1c, 0x08, 0x08, 0x09, 0x06},  // 't'
-    {0x00, 0x00, 0x11, 0x11, 0x11, 0x13, 0x0d},  // 'u'
-    {0x00, 0x00, 0x11, 0x11, 0x11, 0x0a, 0x04},  // 'v'
-    {0x00, 0x00, 0x11, 0x11, 0x15, 0x15, 0x0a},  // 'w'
-    {0x00, 0x00, 0x11, 0x0a, 0x04, 0x0a, 0x11},  // 'x'
-    {0x00, 0x00, 0x11, 0x11, 0x0f, 0x01, 0x0e},  // 'y'
-    {0x00, 0x00, 0x1f, 0x02, 0x04, 0x08, 0x1f},  // 'z'
-    {0x02, 0x04, 0x04, 0x08, 0x04, 0x04, 0x02},  // '{'
-    {0x04, 0x04, 0x04, 0x04, 0x04, 0x04, 0x04},  // '|'
-    {0x08, 0x04, 0x04, 0x02, 0x04, 0x04, 0x08},  // '}'
-    {0x00, 0x00, 0x08, 0x15, 0x02, 0x00, 0x00},  // '~'
-};
-
-const Rgb kWhite{255, 255, 255}, kBlack{0, 0, 0}, kGrid{225, 225, 225}, kTickText{40, 40, 40},
-    kLegendFrame{160, 160, 160};
-
-struct Canvas {
-  int w = 0, h = 0;
-  std::vector<uint8_t> rgb;  // [h, w, 3], row-major
-
-  Canvas(int width, int height) : w(width), h(height), rgb(size_t(width) * height * 3, 255) {}
-
-  void set(int x, int y, Rgb c) {
-    if (x < 0 || y < 0 || x >= w || y >= h) return;
-    uint8_t* p = &rgb[(size_t(y) * w + x) * 3];
-    p[0] = c.r, p[1] = c.g, p[2] = c.b;
-  }
-  // Alpha-blends c over the pixel; a = 1 gives exactly c.
-  void blend(int x, int y, Rgb c, double a) {
-    if (x < 0 || y < 0 || x >= w || y >= h || a <= 0) return;
-    if (a >= 1) return set(x, y, c);
-    uint8_t* p = &rgb[(size_t(y) * w + x) * 3];
-    const uint8_t src[3] = {c.r, c.g, c.b};
-    for (int k = 0; k < 3; ++k) p[k] = uint8_t(std::lround(p[k] * (1 - a) + src[k] * a));
-  }
-  void fill(int x0, int y0, int x1, int y1, Rgb c) {  // inclusive corners
-    for (int y = std::max(0, y0); y <= std::min(h - 1, y1); ++y)
-      for (int x = std::max(0, x0); x <= std::min(w - 1, x1); ++x) set(x, y, c);
-  }
-};
-
-const uint8_t* glyph(char ch) {
-  const auto u = static_cast<unsigned char>(ch);
-  return kFont[(u >= 32 && u <= 126 ? u : '?') - 32];
-}
-
-int text_width(const std::string& s, int scale) {
-  return s.empty() ? 0 : (int(s.size()) * kAdvance - 1) * scale;
-}
-int text_height(int scale) {
-  return kGlyphH * scale;
-}
-
-// Text with its top-left corner at (x, y).
-void draw_text(Canvas& cv, int x, int y, const std::string& s, Rgb c, int scale) {
-  for (size_t i = 0; i < s.size(); ++i) {
-    const uint8_t* g = glyph(s[i]);
-    const int gx = x + int(i) * kAdvance * scale;
-    for (int r = 0; r < kGlyphH; ++r)
-      for (int col = 0; col < kGlyphW; ++col)
-        if (g[r] & (0x10 >> col))
-          cv.fill(gx + col * scale, y + r * scale, gx + (col + 1) * scale - 1,
-                  y + (r + 1) * scale - 1, c);
-  }
-}
-
-// Text turned 90° counter-clockwise (read bottom to top), its baseline start at the bottom-left
-// corner (x, y): the glyph column runs up, the glyph row runs right.
-void draw_text_up(Canvas& cv, int x, int y, const std::string& s, Rgb c, int scale) {
-  for (size_t i = 0; i < s.size(); ++i) {
-    const uint8_t* g = glyph(s[i]);
-    const int gy = y - int(i) * kAdvance * scale;
-    for (int r = 0; r < kGlyphH; ++r)
-      for (int col = 0; col < kGlyphW; ++col)
-        if (g[r] & (0x10 >> col)) {
-          const int px = x + r * scale, py = gy - (col + 1) * scale + 1;
-          cv.fill(px, py, px + scale - 1, py + scale - 1, c);
-        }
-  }
-}
+using namespace raster;  // Canvas, text, ticks, PNG encoding
 
 // One axis: range, tick step, ticks and their label format.
 struct Axis {
@@ -200,13 +33,6 @@ struct Axis {
     return general ? fmt::format("{:.3g}", v) : fmt::format("{:.{}f}", v, decimals);
   }
 };
-
-// 1, 2 or 5 times a power of ten, near `raw`.
-double nice_step(double raw) {
-  const double mag = std::pow(10.0, std::floor(std::log10(raw)));
-  const double r = raw / mag;
-  return (r < 1.5 ? 1 : r < 3 ? 2 : r < 7 ? 5 : 10) * mag;
-}
 
 Axis make_axis(double dmin, double dmax, bool any, std::optional<double> fix_lo,
                std::optional<double> fix_hi) {
@@ -457,30 +283,6 @@ void render(Canvas& cv, int ox, const LineChart& c) {
   }
 }
 
-std::vector<uint8_t> encode_png(const std::string& path, const Canvas& cv) {
-  png_image img;
-  std::memset(&img, 0, sizeof img);
-  img.version = PNG_IMAGE_VERSION;
-  img.width = png_uint_32(cv.w);
-  img.height = png_uint_32(cv.h);
-  img.format = PNG_FORMAT_RGB;
-  png_alloc_size_t size = 0;
-  if (!png_image_write_to_memory(&img, nullptr, &size, 0, cv.rgb.data(), 0, nullptr)) {
-    const std::string msg = img.message;
-    png_image_free(&img);
-    throw DataError(path, "PNG encoding failed: " + msg);
-  }
-  std::vector<uint8_t> out(size);
-  if (!png_image_write_to_memory(&img, out.data(), &size, 0, cv.rgb.data(), 0, nullptr)) {
-    const std::string msg = img.message;
-    png_image_free(&img);
-    throw DataError(path, "PNG encoding failed: " + msg);
-  }
-  out.resize(size);
-  return out;
-}
-
-
 }  // namespace
 
 Rgb palette_color(size_t i) {
@@ -518,63 +320,6 @@ void write_line_charts_png(const std::string& path, const std::vector<LineChart>
 
 void write_line_chart_png(const std::string& path, const LineChart& chart) {
   write_line_charts_png(path, {chart});
-}
-
-Rgb heat_color(double t) {
-  // Key points of matplotlib's viridis (perceptually uniform, colour-blind safe) at 0, 1/8 .. 1.
-  static const std::array<Rgb, 9> kRamp = {Rgb{68, 1, 84},    Rgb{71, 44, 122},  Rgb{59, 81, 139},
-                                           Rgb{44, 113, 142}, Rgb{33, 144, 141}, Rgb{39, 173, 129},
-                                           Rgb{92, 200, 99},  Rgb{170, 220, 50}, Rgb{253, 231, 37}};
-  if (!(t > 0)) return kRamp.front();
-  if (t >= 1) return kRamp.back();
-  const double x = t * 8.0;
-  const int i = std::min(7, static_cast<int>(x));
-  const double f = x - i;
-  auto mix = [f](uint8_t a, uint8_t b) { return uint8_t(std::lround(a + (b - a) * f)); };
-  return {mix(kRamp[i].r, kRamp[i + 1].r), mix(kRamp[i].g, kRamp[i + 1].g), mix(kRamp[i].b, kRamp[i + 1].b)};
-}
-
-void write_heatmap_png(const std::string& path, const HeatMap& m) {
-  if (m.rows < 1 || m.cols < 1 || m.values.size() != size_t(m.rows) * size_t(m.cols)) {
-    throw DataError(path, fmt::format("a heat map needs rows x cols values, got {} x {} and {} values", m.rows, m.cols,
-                                      m.values.size()));
-  }
-  double lo = m.values[0], hi = m.values[0];
-  for (double v : m.values) {
-    if (!std::isfinite(v)) throw DataError(path, "the heat map holds a non-finite value");
-    lo = std::min(lo, v), hi = std::max(hi, v);
-  }
-  const int cell = std::max(1, 512 / std::max(m.rows, m.cols));
-  const int s = 2;  // text scale
-  const int margin = 16, title_h = text_height(s) + 2 * margin, bar_w = 24;
-  const std::string lo_text = fmt::format("{:.2f}", lo), hi_text = fmt::format("{:.2f} {}", hi, m.unit);
-  const int label_w = std::max(text_width(lo_text, s), text_width(hi_text, s));
-  const int map_w = m.cols * cell, map_h = m.rows * cell;
-  const int w = std::max(margin + map_w + margin + bar_w + 8 + label_w + margin, text_width(m.title, s) + 2 * margin);
-  const int h = title_h + map_h + margin;
-  Canvas cv(w, h);
-  draw_text(cv, margin, margin, m.title, kBlack, s);
-  const double span = hi > lo ? hi - lo : 1.0;
-  for (int r = 0; r < m.rows; ++r)
-    for (int c = 0; c < m.cols; ++c) {
-      const Rgb col = heat_color((m.values[size_t(r) * m.cols + c] - lo) / span);
-      cv.fill(margin + c * cell, title_h + r * cell, margin + (c + 1) * cell - 1, title_h + (r + 1) * cell - 1, col);
-    }
-  for (const auto& [r, c] : m.marks) {
-    if (r < 0 || c < 0 || r >= m.rows || c >= m.cols) continue;
-    const int x0 = margin + c * cell, y0 = title_h + r * cell, x1 = x0 + cell - 1, y1 = y0 + cell - 1;
-    for (int x = x0; x <= x1; ++x) cv.set(x, y0, kWhite), cv.set(x, y1, kWhite);
-    for (int y = y0; y <= y1; ++y) cv.set(x0, y, kWhite), cv.set(x1, y, kWhite);
-  }
-  const int bx = margin + map_w + margin;
-  for (int y = 0; y < map_h; ++y) {
-    const Rgb col = heat_color(1.0 - double(y) / std::max(1, map_h - 1));
-    cv.fill(bx, title_h + y, bx + bar_w - 1, title_h + y, col);
-  }
-  draw_text(cv, bx + bar_w + 8, title_h, hi_text, kTickText, s);
-  draw_text(cv, bx + bar_w + 8, title_h + map_h - text_height(s), lo_text, kTickText, s);
-  const std::vector<uint8_t> png = encode_png(path, cv);
-  write_file_atomic(path, std::string(png.begin(), png.end()));
 }
 
 }  // namespace cimkit

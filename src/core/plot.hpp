@@ -49,18 +49,30 @@ void write_line_chart_png(const std::string& path, const LineChart& chart);
 // as the tallest. Same checks as write_line_chart_png, per panel.
 void write_line_charts_png(const std::string& path, const std::vector<LineChart>& panels);
 
-// A scalar field as a PNG heat map: `values` is [rows, cols] row-major (row 0 at the top), each
-// cell drawn as a block of pixels (at least 1, chosen so the map is about 512 px on its longer
-// side), coloured by a perceptual ramp (viridis key points, linearly interpolated) from its
-// minimum to its maximum, with the title above and a labelled colour bar on the right.
-// Optional `marks` outline cells (e.g. hotspots) in white. DataError naming `path` for an empty
-// or mis-sized grid, non-finite values, or a file that cannot be written.
+// A scalar field as a PNG heat map (src/core/heatmap.cpp): `values` is [rows, cols] row-major
+// (row 0 at the top, north), each cell drawn as a block of pixels (at least 1, chosen so the map
+// is about 512 px on its longer side), coloured by a perceptual ramp (viridis key points,
+// linearly interpolated) from its minimum to its maximum, with the title above and a colour bar
+// on the right with about five labelled ticks in `unit`. With a physical extent (width_mm,
+// height_mm > 0) the map gets x and y axes in mm, the origin at the south-west corner offset by
+// (x0_mm, y0_mm) (a cropped view of a larger die). `marks` outline cells (e.g. hotspots) in
+// white; `labels` put a text in a white box beside a cell; `note` is a line under the map.
+// DataError naming `path` for an empty or mis-sized grid, non-finite values, or a file that
+// cannot be written.
+struct HeatLabel {
+  int row = 0, col = 0;
+  std::string text;
+};
 struct HeatMap {
   std::string title;
   std::string unit;  // colour-bar label, e.g. "K"
   int rows = 0, cols = 0;
   std::vector<double> values;
   std::vector<std::pair<int, int>> marks;  // (row, col)
+  double width_mm = 0, height_mm = 0;      // extent of the grid; 0: no axes
+  double x0_mm = 0, y0_mm = 0;             // axis value at the grid's west and south edges
+  std::vector<HeatLabel> labels;
+  std::string note;
 };
 void write_heatmap_png(const std::string& path, const HeatMap& map);
 // The ramp itself, for t in [0, 1].

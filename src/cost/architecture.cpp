@@ -87,9 +87,11 @@ Schema Timing::schema() {
 
 Schema Architecture::schema() {
   Schema s("arch", "The chip's hardware hierarchy and its components' energy, latency and area (cost model).");
-  s.string("preset", "An architecture preset: configs/presets/arch/NAME.yaml (isaac, mnsim, thermal_quant, crossnas)");
-  s.real("technology_nm", "Technology node the component values are quoted at").above(0).with_unit("nm");
-  s.real("clock_ghz", "Digital clock").above(0).with_unit("GHz");
+  s.string("preset", "An architecture preset: configs/presets/arch/NAME.yaml (cimkit list arch); a config without an "
+           "arch section uses " + std::string(kDefaultPreset) + ", and --set arch.KEY=VALUE refines it");
+  s.real("technology_nm", "Technology node the component values are quoted at (required without a preset)").above(0)
+      .with_unit("nm");
+  s.real("clock_ghz", "Digital clock (required without a preset)").above(0).with_unit("GHz");
   s.choice("conventions", {"native", "mnsim"}, "native: cimkit's action-count model over `levels`; mnsim: MNSIM 2.0's "
            "mapping, latency, energy and area conventions over the `mnsim` section").def(std::string("native"));
   s.string("chip", "The chip preset this architecture carries, used when a config gives no chip section").def(std::string(""));
@@ -99,12 +101,15 @@ Schema Architecture::schema() {
       .def(false);
   s.real("adc_rate_gsps", "Run every ADC at this sampling rate instead of its preset's: conversion time 1/rate, power "
          "x rate at a constant energy per conversion (Walden FOM; below the node's speed knee)").above(0).with_unit("GS/s");
-  s.string("levels", "List of levels from the PE outwards: {name, role: pe|tile|chip, count, components: [...]}; "
-           "see docs/cost.md").def(std::string(""));
-  s.string("timing", "Timing conventions (arch.timing)").def(std::string(""));
-  s.string("mnsim", "MNSIM 2.0 parameters (arch.mnsim), conventions: mnsim").def(std::string(""));
-  s.string("sources", "Where every number comes from (a list of strings)").def(std::string(""));
   return s;
+}
+
+std::vector<Architecture::SectionKey> Architecture::structure() {
+  return {{"levels", "list", "Levels from the PE outwards: {name, role: pe|tile|chip, count, components: [...]}; "
+                             "required without a preset (docs/cost.md)"},
+          {"timing", "section", "Timing conventions (cimkit describe arch.timing); absent: its defaults"},
+          {"mnsim", "section", "MNSIM 2.0 parameters (cimkit describe arch.mnsim); conventions: mnsim only"},
+          {"sources", "list", "Where every number comes from (strings)"}};
 }
 
 Schema Architecture::mnsim_schema() {

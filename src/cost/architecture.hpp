@@ -90,7 +90,14 @@ class Architecture {
   // The MNSIM 2.0 parameters (conventions: mnsim), validated against mnsim_schema().
   const Params& mnsim() const { return mnsim_; }
   static Schema mnsim_schema();
-  static Schema schema();  // the top-level keys, for the config reference
+  static Schema schema();  // the top-level keys that hold one value, for the config reference
+  // The top-level keys that hold a list or a section (kind "list" or "section").
+  struct SectionKey {
+    std::string name, kind, description;
+  };
+  static std::vector<SectionKey> structure();
+  // The preset used when a config has no `arch:` section.
+  static constexpr const char* kDefaultPreset = "thermal_quant";
   // The levels by role; pe and chip always exist (tile may be the chip itself).
   size_t level_index(LevelRole role) const;
 

@@ -82,7 +82,7 @@ CostModel::CostModel(Architecture arch, ChipParams chip, CostOptions options)
 }
 
 CostModel CostModel::from_config(const ConfigNode* arch_section, const ConfigNode* chip_section, CostOptions options) {
-  Architecture arch = arch_section ? Architecture::from_config(*arch_section, "arch") : Architecture::preset("thermal_quant");
+  Architecture arch = arch_section ? Architecture::from_config(*arch_section, "arch") : Architecture::preset(Architecture::kDefaultPreset);
   std::shared_ptr<const Chip> chip;
   if (chip_section) {
     chip = Chip::from_config(*chip_section, "chip");
@@ -989,12 +989,14 @@ std::string CostReport::component_table() const {
   std::ostringstream o;
   double e_total = 0, a_total = 0;
   for (const auto& [n, c] : components) e_total += c.energy_j, a_total += c.area_m2;
-  o << fmt::format("  {:<18} {:>12} {:>7} {:>14} {:>7}\n", "component", "energy", "%", "area mm^2", "%");
+  size_t w = 18;  // the name column fits the longest name
+  for (const auto& [n, c] : components) w = std::max(w, n.size());
+  o << fmt::format("  {:<{}} {:>12} {:>7} {:>14} {:>7}\n", "component", w, "energy", "%", "area mm^2", "%");
   std::vector<std::pair<std::string, ComponentCost>> rows(components.begin(), components.end());
   std::sort(rows.begin(), rows.end(), [](const auto& a, const auto& b) { return a.second.energy_j > b.second.energy_j; });
   for (const auto& [n, c] : rows) {
     if (c.energy_j == 0 && c.area_m2 == 0) continue;
-    o << fmt::format("  {:<18} {:>12} {:>6.1f}% {:>14.6g} {:>6.1f}%\n", n, si(c.energy_j, "J"),
+    o << fmt::format("  {:<{}} {:>12} {:>6.1f}% {:>14.6g} {:>6.1f}%\n", n, w, si(c.energy_j, "J"),
                      e_total > 0 ? 100 * c.energy_j / e_total : 0.0, c.area_m2 * 1e6,
                      a_total > 0 ? 100 * c.area_m2 / a_total : 0.0);
   }

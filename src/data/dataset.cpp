@@ -100,6 +100,29 @@ std::string default_data_dir(const std::string& name) {
   return "/usr/share/datasets/cifar-100";
 }
 
+bool dataset_files_present(const std::string& name, const std::string& dir) {
+  namespace fs = std::filesystem;
+  const fs::path d = dir.empty() ? default_data_dir(name) : dir;
+  std::error_code ec;
+  auto all_in = [&](const fs::path& where, const std::vector<std::string>& files, bool gz) {
+    for (const auto& f : files) {
+      const fs::path p = where / f;
+      if (gz ? find_plain_or_gz(p.string()).empty() : !fs::is_regular_file(p, ec)) return false;
+    }
+    return true;
+  };
+  if (name == "cifar10") {
+    const std::vector<std::string> files = {"data_batch_1.bin", "data_batch_2.bin", "data_batch_3.bin",
+                                            "data_batch_4.bin", "data_batch_5.bin", "test_batch.bin"};
+    return all_in(d, files, false) || all_in(d / "cifar-10-batches-bin", files, false);
+  }
+  if (name == "cifar100") {
+    return all_in(d, {"train.bin", "test.bin"}, false) || all_in(d / "cifar-100-binary", {"train.bin", "test.bin"}, false);
+  }
+  return all_in(d, {"train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte",
+                    "t10k-labels-idx1-ubyte"}, true);
+}
+
 Dataset load_dataset(const std::string& name, const std::string& dir, bool train) {
   check_name(name);
   const std::string d = dir.empty() ? default_data_dir(name) : dir;

@@ -54,6 +54,10 @@ const std::vector<std::string>& dataset_names();
 // (Debian's dataset-fashion-mnist), /usr/share/datasets/{mnist,cifar-10,cifar-100}.
 std::string default_data_dir(const std::string& name);
 
+// Whether every file load_dataset(name, dir) reads is present (IDX sets: plain or .gz; CIFAR: in
+// `dir` or the release's subdirectory). `dir` empty: default_data_dir(name). Nothing is read.
+bool dataset_files_present(const std::string& name, const std::string& dir = "");
+
 // Loads `name` from `dir` (default_data_dir(name) when empty). Error with a did-you-mean for an
 // unknown name.
 Dataset load_dataset(const std::string& name, const std::string& dir, bool train);

@@ -142,7 +142,18 @@ void ChipThermalOptions::default_ambient(double kelvin) {
 }
 
 void ChipThermal::write_map_png(const std::string& path, const std::string& title) const {
-  thermal::write_temperature_png(path, title, steady.field.die_k, hotspots);
+  // A small network on a large chip: only the used tiles and one tile around them; the three
+  // hottest arrays labelled with their block names.
+  thermal::MapView view = thermal::crop_to_blocks(steady.field.die_k, problem.model.die_width_m,
+                                                  problem.model.die_height_m, plan.floorplan.blocks, plan.tile_side_m);
+  for (size_t i = 0; i < hotspots.size() && i < 3; ++i) {
+    if (!hotspot_blocks[i].empty()) {
+      view.labels.push_back({hotspots[i].first, hotspots[i].second,
+                             fmt::format("{} {:.2f} K", hotspot_blocks[i],
+                                         steady.field.die_k.at(hotspots[i].first, hotspots[i].second))});
+    }
+  }
+  thermal::write_temperature_png(path, title, steady.field.die_k, hotspots, view);
 }
 
 ChipThermal solve_chip_thermal(const ChipFloorplan& plan, const ChipThermalOptions& opt) {

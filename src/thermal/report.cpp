@@ -186,15 +186,58 @@ std::vector<std::pair<int, int>> hotspot_cells(const Grid2D& t, int n) {
 }
 
 void write_temperature_png(const std::string& path, const std::string& title, const Grid2D& t,
-                           const std::vector<std::pair<int, int>>& marks) {
+                           const std::vector<std::pair<int, int>>& marks, const MapView& view) {
+  const int r0 = view.rows > 0 && view.cols > 0 ? std::clamp(view.row0, 0, t.ny - 1) : 0;
+  const int c0 = view.rows > 0 && view.cols > 0 ? std::clamp(view.col0, 0, t.nx - 1) : 0;
+  const int nr = view.rows > 0 && view.cols > 0 ? std::min(view.rows, t.ny - r0) : t.ny;
+  const int nc = view.rows > 0 && view.cols > 0 ? std::min(view.cols, t.nx - c0) : t.nx;
   HeatMap hm;
   hm.title = title;
   hm.unit = "K";
-  hm.rows = t.ny;
-  hm.cols = t.nx;
-  hm.values = t.values;
-  hm.marks = marks;
+  hm.rows = nr;
+  hm.cols = nc;
+  hm.values.reserve(size_t(nr) * nc);
+  for (int r = 0; r < nr; ++r)
+    for (int c = 0; c < nc; ++c) hm.values.push_back(t.at(r0 + r, c0 + c));
+  for (const auto& [r, c] : marks)
+    if (r >= r0 && r < r0 + nr && c >= c0 && c < c0 + nc) hm.marks.push_back({r - r0, c - c0});
+  for (const auto& l : view.labels)
+    if (l.row >= r0 && l.row < r0 + nr && l.col >= c0 && l.col < c0 + nc) hm.labels.push_back({l.row - r0, l.col - c0, l.text});
+  if (view.die_width_m > 0 && view.die_height_m > 0) {
+    const double cw_mm = view.die_width_m * 1e3 / t.nx, ch_mm = view.die_height_m * 1e3 / t.ny;
+    hm.width_mm = nc * cw_mm;
+    hm.height_mm = nr * ch_mm;
+    hm.x0_mm = c0 * cw_mm;
+    hm.y0_mm = (t.ny - r0 - nr) * ch_mm;  // the window's south edge
+  }
+  hm.note = view.note;
   write_heatmap_png(path, hm);
+}
+
+MapView crop_to_blocks(const Grid2D& t, double die_width_m, double die_height_m, const std::vector<Block>& blocks,
+                       double pad_m) {
+  MapView v;
+  v.die_width_m = die_width_m;
+  v.die_height_m = die_height_m;
+  if (blocks.empty() || t.nx < 1 || t.ny < 1) return v;
+  double x0 = die_width_m, y0 = die_height_m, x1 = 0, y1 = 0;
+  for (const auto& b : blocks) {
+    x0 = std::min(x0, b.x_m), y0 = std::min(y0, b.y_m);
+    x1 = std::max(x1, b.x_m + b.width_m), y1 = std::max(y1, b.y_m + b.height_m);
+  }
+  x0 = std::max(0.0, x0 - pad_m), y0 = std::max(0.0, y0 - pad_m);
+  x1 = std::min(die_width_m, x1 + pad_m), y1 = std::min(die_height_m, y1 + pad_m);
+  const double cw = die_width_m / t.nx, ch = die_height_m / t.ny;
+  const int c0 = std::clamp(int(std::floor(x0 / cw + 1e-9)), 0, t.nx - 1);
+  const int c1 = std::clamp(int(std::ceil(x1 / cw - 1e-9)), c0 + 1, t.nx);
+  // Rows count from the north edge.
+  const int r0 = std::clamp(int(std::floor((die_height_m - y1) / ch + 1e-9)), 0, t.ny - 1);
+  const int r1 = std::clamp(int(std::ceil((die_height_m - y0) / ch - 1e-9)), r0 + 1, t.ny);
+  if ((c1 - c0) * 10 >= t.nx * 7 && (r1 - r0) * 10 >= t.ny * 7) return v;  // most of the die: draw it all
+  v.row0 = r0, v.col0 = c0, v.rows = r1 - r0, v.cols = c1 - c0;
+  v.note = fmt::format("shown: {:.2f} x {:.2f} mm around the used blocks, of the {:.2f} x {:.2f} mm die",
+                       (c1 - c0) * cw * 1e3, (r1 - r0) * ch * 1e3, die_width_m * 1e3, die_height_m * 1e3);
+  return v;
 }
 
 std::string grid_csv(const Grid2D& g) {

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "core/plot.hpp"
 #include "thermal/floorplan.hpp"
 #include "thermal/solver.hpp"
 
@@ -54,9 +55,24 @@ nlohmann::json to_json(const SteadyReport& r, const ThermalProblem& problem);
 // The `n` hottest cells that are local maxima of their 3x3 neighbourhood, hottest first.
 std::vector<std::pair<int, int>> hotspot_cells(const Grid2D& t, int n);
 
-// A die temperature grid as a heat-map PNG (K), `marks` (row, col) outlined.
+// How a die temperature map is drawn: axes in mm over the die, optionally only a window of the
+// grid (a small network on a large chip), and text labels on cells (e.g. the hottest blocks).
+struct MapView {
+  double die_width_m = 0, die_height_m = 0;    // the grid's extent; 0: no axes
+  int row0 = 0, col0 = 0, rows = 0, cols = 0;  // the window (row 0 = north); rows or cols 0: all
+  std::vector<HeatLabel> labels;               // (row, col) in the whole grid
+  std::string note;                            // a line under the map
+};
+
+// A die temperature grid as a heat-map PNG (K) with a colour bar, `marks` (row, col of the whole
+// grid) outlined.
 void write_temperature_png(const std::string& path, const std::string& title, const Grid2D& t,
-                           const std::vector<std::pair<int, int>>& marks);
+                           const std::vector<std::pair<int, int>>& marks, const MapView& view = {});
+
+// The window of `t` worth drawing: the bounding box of the cells of `blocks` widened by `pad_m`
+// on each side, or the whole grid when that box covers most of the die.
+MapView crop_to_blocks(const Grid2D& t, double die_width_m, double die_height_m, const std::vector<Block>& blocks,
+                       double pad_m);
 
 // The die grid as CSV, one line per row from north to south, kelvin with 6 decimals.
 std::string grid_csv(const Grid2D& g);

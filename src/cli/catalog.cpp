@@ -1,0 +1,50 @@
+#include "cli/catalog.hpp"
+
+#include "cli/run_config.hpp"
+#include "cli/run_job.hpp"
+#include "core/registry.hpp"
+#include "cost/architecture.hpp"
+#include "cost/cost_model.hpp"
+#include "crossbar/chip.hpp"
+#include "nn/zoo.hpp"
+#include "pipeline/chip_thermal.hpp"
+
+namespace cimkit::cli {
+
+std::vector<Section> fixed_sections() {
+  std::vector<StructuredKey> arch;
+  for (const auto& k : cost::Architecture::structure()) arch.push_back({k.name, k.kind, k.description});
+  return {{"run", RunConfig::top_schema(), {}},
+          {"crossbar", CrossbarSpec::schema(), {}},
+          {"operating", OperatingConditions::schema(), {}},
+          {"model", nn::ZooOptions::schema(), {}},
+          {"data", data_schema(), {}},
+          {"train", train_schema(), {}},
+          {"eval", eval_schema(), {}},
+          {"arch", cost::Architecture::schema(), arch},
+          {"arch.timing", cost::Timing::schema(), {}},
+          {"arch.mnsim", cost::Architecture::mnsim_schema(), {}},
+          {"cost", cost::CostOptions::schema(), {}},
+          {"thermal", pipeline::ChipThermalOptions::schema(),
+           {{"mode", "value", "Discretisation of the thermal problem: default or hotspot (docs/thermal.md)"},
+            {"solver", "value", "cg (default) or direct"},
+            {"stack", "section", "{layers: [{name, thickness_um, k_w_mk, cv_j_m3k, z_cells}]}, from the heat source "
+                                 "down (default: cimkit's stack, docs/thermal.md)"},
+            {"package", "section", "The heat sink and spreader, ambient_k, r_convec_k_w, ... (docs/thermal.md)"}}}};
+}
+
+std::vector<std::string> list_kinds() {
+  std::vector<std::string> kinds = {"arch", "model", "dataset", "chip"};
+  for (auto* r : all_registries()) kinds.push_back(r->interface_name());
+  return kinds;
+}
+
+std::vector<std::string> describable_names() {
+  std::vector<std::string> names;
+  for (const auto& s : fixed_sections()) names.push_back(s.name);
+  names.push_back("chip");
+  for (auto* r : all_registries()) names.push_back(r->interface_name());
+  return names;
+}
+
+}  // namespace cimkit::cli
