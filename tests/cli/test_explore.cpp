@@ -220,6 +220,11 @@ TEST(Explore, DescribeRegistryAndArchPresets) {
   EXPECT_TRUE(contains(line_of(a.output, "technology_nm:"), cimkit::format_double(isaac.technology_nm()))) << a.output;
   for (const auto& l : isaac.levels()) EXPECT_NE(line_of(a.output, l.name + " (role"), "") << l.name << a.output;
   for (const auto& s : isaac.sources()) EXPECT_TRUE(contains(a.output, s)) << s;
+  // arch.mnsim names the section of MNSIM parameters and the preset mnsim: both are shown.
+  std::ostringstream m;
+  ASSERT_EQ(cimkit::cli::describe_command("arch.mnsim", m), 0);
+  EXPECT_TRUE(contains(m.str(), "subarray_rows")) << m.str();
+  EXPECT_TRUE(contains(m.str(), "arch.mnsim: architecture preset")) << m.str();
 }
 
 TEST(Explore, DescribeKnowsEverySectionAndListsThemWhenUnknown) {
