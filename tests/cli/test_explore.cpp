@@ -407,8 +407,12 @@ TEST(Explore, RunSummaryTellsTheTruth) {
   ASSERT_EQ(stats["training"].size(), 2u);
   EXPECT_TRUE(contains(line, fmt::format("{:.1f} s of training ({:.0f} images/s)", secs, images / secs))) << line;
   // A limit beyond the set's size says it uses the whole set.
-  CliRun big = run_cimkit("run " + cfg + " --overwrite --set data.train_limit=10000000 --set train.epochs=0");
+  CliRun big = run_cimkit("run " + cfg + " --out " + dir + "/big --set data.train_limit=10000000 --set train.epochs=0");
   ASSERT_EQ(big.code, 0) << big.output;
+  // Nothing trained: no training time, and the folder lists no trainer files.
+  EXPECT_FALSE(contains(line_of(big.output, "time:"), "training")) << big.output;
+  EXPECT_FALSE(contains(line_of(big.output, "run folder:"), "metrics.csv")) << big.output;
+  EXPECT_FALSE(fs::exists(dir + "/big/metrics.csv"));
   EXPECT_TRUE(std::regex_search(big.output, std::regex("note: data.train_limit 10000000 is more than the [0-9]+ training "
                                                        "images of fashion_mnist; using all [0-9]+")))
       << big.output;
