@@ -177,6 +177,12 @@ int describe_command(const std::string& what, std::ostream& out) {
   for (const auto& s : fixed_sections()) {
     if (what == s.name) {
       describe_section(s, out);
+      // arch.mnsim is a section and a preset's name too: show both.
+      const auto presets = list_presets("arch");
+      if (what.rfind("arch.", 0) == 0 && has(presets, what.substr(5))) {
+        out << "\n";
+        describe_arch_preset(what.substr(5), out);
+      }
       return 0;
     }
   }

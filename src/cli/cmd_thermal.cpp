@@ -28,9 +28,12 @@ struct ThermalArgs {
   CostArgs chip;  // network mode: the network on the chip (as `cimkit cost`)
 };
 
-// Says where a file went (with --json, the JSON's "written" object says it instead).
-void wrote(const std::string& path, const std::string& what, bool json, std::ostream& out) {
-  if (!json) out << what << " written to " << path << "\n";
+// Where the files went, for the end of the text output (with --json, its "written" object).
+std::string written_text(const ThermalArgs& a) {
+  std::string t;
+  if (!a.grid_csv.empty()) t += "grid written to " + a.grid_csv + "\n";
+  if (!a.heatmap.empty()) t += "heat map written to " + a.heatmap + "\n";
+  return t;
 }
 
 nlohmann::json written(const ThermalArgs& a) {
@@ -65,14 +68,10 @@ int chip_thermal_command(const ThermalArgs& a, std::ostream& out) {
       parse_params(op ? *op : ConfigNode(), OperatingConditions::schema(), "operating").get_real("temperature_k"));
   const pipeline::ChipThermal heat = pipeline::solve_chip_thermal(pipeline::chip_floorplan(rep), opt);
   const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
-  if (!a.grid_csv.empty()) {
-    write_file_atomic(a.grid_csv, thermal::grid_csv(heat.steady.field.die_k));
-    wrote(a.grid_csv, "grid", a.json, out);
-  }
+  if (!a.grid_csv.empty()) write_file_atomic(a.grid_csv, thermal::grid_csv(heat.steady.field.die_k));
   if (!a.heatmap.empty()) {
     heat.write_map_png(a.heatmap, fmt::format("{} on {}: die temperature, peak {:.2f} K", rep.network, rep.architecture,
                                               heat.steady.stats.peak_k));
-    wrote(a.heatmap, "heat map", a.json, out);
   }
   if (a.json) {
     nlohmann::json j = heat.to_json();
@@ -95,7 +94,7 @@ int chip_thermal_command(const ThermalArgs& a, std::ostream& out) {
                        l["arrays"].get<int64_t>(), cost::format_si(l["array_power_w"].get<double>(), "W"),
                        l["min_k"].get<double>(), l["mean_k"].get<double>(), l["max_k"].get<double>());
   }
-  out << fmt::format("  ({:.0f} ms)\n", ms);
+  out << fmt::format("  ({:.0f} ms)\n", ms) << written_text(a);
   return 0;
 }
 
@@ -128,10 +127,7 @@ int thermal_command(const ThermalArgs& a, std::ostream& out) {
   const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
   const auto spots = thermal::hotspot_cells(r.field.die_k, a.hotspots);
   const double cw = p.model.die_width_m / p.model.nx, ch = p.model.die_height_m / p.model.ny;
-  if (!a.grid_csv.empty()) {
-    write_file_atomic(a.grid_csv, thermal::grid_csv(r.field.die_k));
-    wrote(a.grid_csv, "grid", a.json, out);
-  }
+  if (!a.grid_csv.empty()) write_file_atomic(a.grid_csv, thermal::grid_csv(r.field.die_k));
   if (!a.heatmap.empty()) {
     thermal::MapView view;  // the whole die, axes in mm, the hottest blocks labelled
     view.die_width_m = p.model.die_width_m;
@@ -148,7 +144,6 @@ int thermal_command(const ThermalArgs& a, std::ostream& out) {
     }
     thermal::write_temperature_png(a.heatmap, fmt::format("{}: die temperature, peak {:.2f} K", a.floorplan, r.stats.peak_k),
                                    r.field.die_k, spots, view);
-    wrote(a.heatmap, "heat map", a.json, out);
   }
   if (a.json) {
     nlohmann::json j = thermal::to_json(r, p);
@@ -182,6 +177,7 @@ int thermal_command(const ThermalArgs& a, std::ostream& out) {
   for (const auto& b : r.blocks) {
     out << fmt::format("  {:<{}} {:>10.2f} {:>10.2f} {:>10.2f}\n", b.name, w, b.mean_k, b.max_k, b.center_k);
   }
+  out << written_text(a);
   return 0;
 }
 

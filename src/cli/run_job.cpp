@@ -427,13 +427,18 @@ int run_job(const JobArgs& args, std::ostream& term) {
                        heat->steady.stats.min_k, heat->steady.stats.peak_k, format_double(rc.operating.temperature_k));
     }
   }
-  s << fmt::format("time: data {:.1f} s, training {:.1f} s, evaluation {:.1f} s{}, total {:.1f} s\n", data_s, train_s,
-                   eval_s,
+  s << fmt::format("time: data {:.1f} s{}, evaluation {:.1f} s{}, total {:.1f} s\n", data_s,
+                   topt.epochs > 0 ? fmt::format(", training {:.1f} s", train_s) : "", eval_s,
                    cost_rep ? fmt::format(", {} {:.1f} s", heat ? "cost and heat" : "cost", eval_total_s - eval_s) : "",
                    seconds_since(t_start));
-  s << "run folder: " << out_dir << " (summary.txt, stats.json, layers.csv, resolved_config.yaml, model.pt, "
-    << "metrics.csv, plots/training_curve.png, checkpoints/" << (cost_rep ? ", cost_reference.json" : "")
-    << (heat ? ", thermal_grid.csv, plots/thermal_map.png" : "") << ")\n";
+  // The files of the folder: the trainer's only when it has trained (now or before a resume).
+  std::string files = "summary.txt, stats.json, layers.csv, resolved_config.yaml, model.pt";
+  for (const char* f : {"metrics.csv", "plots/training_curve.png", "checkpoints/"}) {
+    if (fs::exists(fs::path(out_dir) / f)) files += std::string(", ") + f;
+  }
+  if (cost_rep) files += ", cost_reference.json";
+  if (heat) files += ", thermal_grid.csv, plots/thermal_map.png";
+  s << "run folder: " << out_dir << " (" << files << ")\n";
   term << s.str();
 
   // Files.

@@ -220,6 +220,11 @@ TEST(Explore, DescribeRegistryAndArchPresets) {
   EXPECT_TRUE(contains(line_of(a.output, "technology_nm:"), cimkit::format_double(isaac.technology_nm()))) << a.output;
   for (const auto& l : isaac.levels()) EXPECT_NE(line_of(a.output, l.name + " (role"), "") << l.name << a.output;
   for (const auto& s : isaac.sources()) EXPECT_TRUE(contains(a.output, s)) << s;
+  // arch.mnsim names the section of MNSIM parameters and the preset mnsim: both are shown.
+  std::ostringstream m;
+  ASSERT_EQ(cimkit::cli::describe_command("arch.mnsim", m), 0);
+  EXPECT_TRUE(contains(m.str(), "subarray_rows")) << m.str();
+  EXPECT_TRUE(contains(m.str(), "arch.mnsim: architecture preset")) << m.str();
 }
 
 TEST(Explore, DescribeKnowsEverySectionAndListsThemWhenUnknown) {
@@ -402,8 +407,12 @@ TEST(Explore, RunSummaryTellsTheTruth) {
   ASSERT_EQ(stats["training"].size(), 2u);
   EXPECT_TRUE(contains(line, fmt::format("{:.1f} s of training ({:.0f} images/s)", secs, images / secs))) << line;
   // A limit beyond the set's size says it uses the whole set.
-  CliRun big = run_cimkit("run " + cfg + " --overwrite --set data.train_limit=10000000 --set train.epochs=0");
+  CliRun big = run_cimkit("run " + cfg + " --out " + dir + "/big --set data.train_limit=10000000 --set train.epochs=0");
   ASSERT_EQ(big.code, 0) << big.output;
+  // Nothing trained: no training time, and the folder lists no trainer files.
+  EXPECT_FALSE(contains(line_of(big.output, "time:"), "training")) << big.output;
+  EXPECT_FALSE(contains(line_of(big.output, "run folder:"), "metrics.csv")) << big.output;
+  EXPECT_FALSE(fs::exists(dir + "/big/metrics.csv"));
   EXPECT_TRUE(std::regex_search(big.output, std::regex("note: data.train_limit 10000000 is more than the [0-9]+ training "
                                                        "images of fashion_mnist; using all [0-9]+")))
       << big.output;
