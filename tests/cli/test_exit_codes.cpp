@@ -142,7 +142,7 @@ const std::map<std::string, NoArguments>& no_argument_behaviour() {
       {"cost", {true, 0, {"resnet18"}}},  // the documented default network, shapes only (fast)
       {"thermal", {true, 2, {"--floorplan", "--network"}}},
       {"mvm", {true, 2, {"missing required arguments --weights, --inputs, --out"}}},
-      {"list", {true, 0, {"Interfaces"}}},
+      {"list", {true, 0, {"What you can name (cimkit list KIND)"}}},
       {"describe", {true, 2, {"missing required argument what"}}},
       {"docs", {true, 2, {"no command given", "config"}}},
       {"docs config", {true, 0, {"# Configuration reference"}}},
