@@ -79,6 +79,26 @@ std::vector<const CLI::Option*> missing_required(const CLI::App* cmd) {
   return out;
 }
 
+// Arguments `cmd` does not take: an unknown option with the closest known one, or an argument
+// too many. False when there is nothing to name (the caller then prints CLI11's message).
+bool report_extras(const CLI::App& app, const CLI::App* cmd, std::ostream& err) {
+  std::vector<std::string> options;
+  for (const CLI::Option* o : cmd->get_options()) {
+    for (const std::string& name : o->get_lnames()) options.push_back("--" + name);
+  }
+  const std::string path = command_path(cmd);
+  const std::vector<std::string> extras = app.remaining(true);
+  for (const std::string& arg : extras) {
+    if (arg.size() > 1 && arg[0] == '-') {
+      err << path << ": error: unknown option '" << arg << "'" << did_you_mean_hint(arg.substr(0, arg.find('=')), options)
+          << "\n";
+    } else {
+      err << path << ": error: unexpected argument '" << arg << "'\n";
+    }
+  }
+  return !extras.empty();
+}
+
 }  // namespace
 
 int report_parse_error(CLI::App& app, const CLI::ParseError& e, std::ostream& out, std::ostream& err) {
@@ -100,7 +120,7 @@ int report_parse_error(CLI::App& app, const CLI::ParseError& e, std::ostream& ou
     err << path << ": error: missing required " << (missing.size() == 1 ? "argument " : "arguments ") << join(names)
         << "\n";
     for (const CLI::Option* o : missing) err << "  " << o->get_name(false, true) << "  " << o->get_description() << "\n";
-  } else {
+  } else if (!(dynamic_cast<const CLI::ExtrasError*>(&e) && report_extras(app, cmd, err))) {
     err << path << ": error: " << e.what() << "\n";
   }
   err << "Run '" << path << " --help' for its options.\n";
