@@ -52,9 +52,10 @@ docs: build
 
 # Address + UndefinedBehavior sanitizers: a separate build dir, then the whole test suite (the
 # tests that spawn the cimkit binary run it instrumented too). Suppressions: cmake/sanitize/.
+# The build step gets the same options: gtest_discover_tests runs each test program once.
 SANITIZE_DIR ?= build-sanitize
 SANITIZE_FLAGS = -fsanitize=address,undefined -fno-omit-frame-pointer
-SANITIZE_ENV = ASAN_OPTIONS=detect_leaks=1:halt_on_error=1:abort_on_error=0:strict_init_order=1:detect_stack_use_after_return=0 \
+SANITIZE_ENV = ASAN_OPTIONS=detect_leaks=1:halt_on_error=1:check_initialization_order=1:strict_init_order=1 \
 	LSAN_OPTIONS=suppressions=$(CURDIR)/cmake/sanitize/lsan.supp:print_suppressions=0 \
 	UBSAN_OPTIONS=suppressions=$(CURDIR)/cmake/sanitize/ubsan.supp:halt_on_error=1:print_stacktrace=1
 

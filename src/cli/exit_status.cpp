@@ -26,7 +26,8 @@ CLI::App* deepest_command(CLI::App& app) {
 }
 
 std::vector<CLI::App*> subcommands_of(CLI::App* cmd) {
-  return cmd->get_subcommands([](CLI::App* s) { return !s->get_group().empty(); });  // hidden ones stay hidden
+  return cmd->get_subcommands(
+      [](CLI::App* s) { return !s->get_group().empty(); });  // hidden ones stay hidden
 }
 
 std::vector<std::string> names_of(const std::vector<CLI::App*>& cmds) {
@@ -41,7 +42,8 @@ std::string subcommand_list(CLI::App* cmd) {
   for (const CLI::App* s : subcommands_of(cmd)) width = std::max(width, s->get_name().size());
   std::string out;
   for (const CLI::App* s : subcommands_of(cmd)) {
-    out += "  " + s->get_name() + std::string(width + 2 - s->get_name().size(), ' ') + s->get_description() + "\n";
+    out += "  " + s->get_name() + std::string(width + 2 - s->get_name().size(), ' ') +
+           s->get_description() + "\n";
   }
   return out;
 }
@@ -90,8 +92,8 @@ bool report_extras(const CLI::App& app, const CLI::App* cmd, std::ostream& err) 
   const std::vector<std::string> extras = app.remaining(true);
   for (const std::string& arg : extras) {
     if (arg.size() > 1 && arg[0] == '-') {
-      err << path << ": error: unknown option '" << arg << "'" << did_you_mean_hint(arg.substr(0, arg.find('=')), options)
-          << "\n";
+      err << path << ": error: unknown option '" << arg << "'"
+          << did_you_mean_hint(arg.substr(0, arg.find('=')), options) << "\n";
     } else {
       err << path << ": error: unexpected argument '" << arg << "'\n";
     }
@@ -101,7 +103,8 @@ bool report_extras(const CLI::App& app, const CLI::App* cmd, std::ostream& err) 
 
 }  // namespace
 
-int report_parse_error(CLI::App& app, const CLI::ParseError& e, std::ostream& out, std::ostream& err) {
+int report_parse_error(CLI::App& app, const CLI::ParseError& e, std::ostream& out,
+                       std::ostream& err) {
   if (dynamic_cast<const CLI::Success*>(&e)) {  // --help, --help-all, --version
     app.exit(e, out, err);
     return kExitSuccess;
@@ -112,14 +115,17 @@ int report_parse_error(CLI::App& app, const CLI::ParseError& e, std::ostream& ou
     report_missing_subcommand(cmd, err);
     return kExitUserError;
   }
-  const auto missing = dynamic_cast<const CLI::RequiredError*>(&e) ? missing_required(cmd)
-                                                                    : std::vector<const CLI::Option*>{};
+  const auto missing = dynamic_cast<const CLI::RequiredError*>(&e)
+                           ? missing_required(cmd)
+                           : std::vector<const CLI::Option*>{};
   if (!missing.empty()) {
     std::vector<std::string> names;
-    for (const CLI::Option* o : missing) names.push_back(o->get_name(o->nonpositional() ? false : true));
-    err << path << ": error: missing required " << (missing.size() == 1 ? "argument " : "arguments ") << join(names)
-        << "\n";
-    for (const CLI::Option* o : missing) err << "  " << o->get_name(false, true) << "  " << o->get_description() << "\n";
+    for (const CLI::Option* o : missing)
+      names.push_back(o->get_name(o->nonpositional() ? false : true));
+    err << path << ": error: missing required "
+        << (missing.size() == 1 ? "argument " : "arguments ") << join(names) << "\n";
+    for (const CLI::Option* o : missing)
+      err << "  " << o->get_name(false, true) << "  " << o->get_description() << "\n";
   } else if (!(dynamic_cast<const CLI::ExtrasError*>(&e) && report_extras(app, cmd, err))) {
     err << path << ": error: " << e.what() << "\n";
   }
@@ -152,17 +158,20 @@ int report_current_exception(std::ostream& err) {
   } catch (const Error& e) {
     err << "cimkit: error: " << e.what() << "\n";
     return kExitUserError;
-  } catch (const std::filesystem::filesystem_error& e) {  // unwritable output folder, permissions, ...
+  } catch (
+      const std::filesystem::filesystem_error& e) {  // unwritable output folder, permissions, ...
     err << "cimkit: error: " << describe_filesystem_error(e) << "\n";
     return kExitUserError;
   } catch (const c10::Error& e) {
     err << "cimkit: tensor error: " << e.what_without_backtrace() << "\n";
     return kExitTensorError;
   } catch (const std::exception& e) {
-    err << "cimkit: internal error (a bug in cimkit; please report it with the command line): " << e.what() << "\n";
+    err << "cimkit: internal error (a bug in cimkit; please report it with the command line): "
+        << e.what() << "\n";
     return kExitInternalError;
   } catch (...) {
-    err << "cimkit: internal error (a bug in cimkit; please report it with the command line): unknown exception\n";
+    err << "cimkit: internal error (a bug in cimkit; please report it with the command line): "
+           "unknown exception\n";
     return kExitInternalError;
   }
 }

@@ -21,7 +21,8 @@ enum ExitStatus : int {
 // After app.parse(...) threw `e`: --help and --version print to `out` and give 0; every other
 // parse error (unknown option or subcommand, missing required option, bad value, extra
 // argument) says what was wrong on `err`, naming the command and what it accepts, and gives 2.
-int report_parse_error(CLI::App& app, const CLI::ParseError& e, std::ostream& out, std::ostream& err);
+int report_parse_error(CLI::App& app, const CLI::ParseError& e, std::ostream& out,
+                       std::ostream& err);
 
 // Call inside a catch block: a message for the exception being handled on `err`, and its status.
 int report_current_exception(std::ostream& err);

@@ -48,7 +48,8 @@ const std::map<std::string, CliRun>& help_of_every_command() {
       const std::string path = todo.back();
       todo.pop_back();
       const CliRun help = run_cimkit(path + " --help");
-      for (const std::string& name : listed_subcommands(help.output)) todo.push_back(path.empty() ? name : path + " " + name);
+      for (const std::string& name : listed_subcommands(help.output))
+        todo.push_back(path.empty() ? name : path + " " + name);
       out.emplace(path, help);
     }
     return out;
@@ -105,12 +106,9 @@ TEST(ExitCodes, UnknownCommandNamesItAndSuggestsTheClosest) {
 TEST(ExitCodes, CommandLineMistakesAreUserErrors) {
   // Unknown option (CLI11 alone exits 109), bad values (105), a missing value, extra arguments.
   const std::vector<std::pair<std::string, std::string>> cases = {
-      {"cost --netwrok resnet18", "--netwrok"},
-      {"demo --images 0", "--images"},
-      {"demo --images many", "--images"},
-      {"mvm --weights", "--weights"},
-      {"describe crossbar operating", "operating"},
-      {"list adc dac", "dac"},
+      {"cost --netwrok resnet18", "--netwrok"},     {"demo --images 0", "--images"},
+      {"demo --images many", "--images"},           {"mvm --weights", "--weights"},
+      {"describe crossbar operating", "operating"}, {"list adc dac", "dac"},
   };
   for (const auto& [args, names] : cases) {
     const CliRun r = run_cimkit(args);
@@ -119,7 +117,8 @@ TEST(ExitCodes, CommandLineMistakesAreUserErrors) {
     EXPECT_HAS(r.output, "--help' for its options");
   }
   CliRun r = run_cimkit("cost --netwrok resnet18");
-  EXPECT_HAS(r.output, "cimkit cost: error: unknown option '--netwrok' (did you mean '--network'?)");
+  EXPECT_HAS(r.output,
+             "cimkit cost: error: unknown option '--netwrok' (did you mean '--network'?)");
   r = run_cimkit("describe crossbar operating");
   EXPECT_HAS(r.output, "cimkit describe: error: unexpected argument 'operating'");
 }
@@ -128,7 +127,8 @@ TEST(ExitCodes, MissingRequiredOptionsAreAllNamed) {
   const CliRun r = run_cimkit("mvm --inputs " + kData + "/x_codes.pt");
   EXPECT_EQ(r.code, 2) << r.output;
   EXPECT_HAS(r.output, "cimkit mvm: error: missing required arguments --weights, --out");
-  EXPECT_EQ(r.output.find("missing required arguments --weights, --inputs"), std::string::npos) << r.output;
+  EXPECT_EQ(r.output.find("missing required arguments --weights, --inputs"), std::string::npos)
+      << r.output;
 }
 
 TEST(ExitCodes, UnwritableOutputFolderIsAUserErrorNamingIt) {
@@ -139,8 +139,11 @@ TEST(ExitCodes, UnwritableOutputFolderIsAUserErrorNamingIt) {
   r = run_cimkit("demo --images 1 --out-dir /proc/cimkit_forbidden");
   EXPECT_EQ(r.code, 2) << r.output;
   EXPECT_HAS(r.output, "'/proc/cimkit_forbidden'");
-  EXPECT_EQ(r.output.find("error vs float"), std::string::npos) << "the folder is checked before the work\n" << r.output;
-  r = run_cimkit("mvm --weights " + kData + "/w_codes.pt --inputs " + kData + "/x_codes.pt --integer --out /proc/cimkit_forbidden/y.pt");
+  EXPECT_EQ(r.output.find("error vs float"), std::string::npos)
+      << "the folder is checked before the work\n"
+      << r.output;
+  r = run_cimkit("mvm --weights " + kData + "/w_codes.pt --inputs " + kData +
+                 "/x_codes.pt --integer --out /proc/cimkit_forbidden/y.pt");
   EXPECT_EQ(r.code, 2) << r.output;
   EXPECT_HAS(r.output, "/proc/cimkit_forbidden/y.pt");
 }
@@ -148,15 +151,16 @@ TEST(ExitCodes, UnwritableOutputFolderIsAUserErrorNamingIt) {
 // What each command does without arguments. A command that is missing here fails
 // EveryCommandWithoutArguments: decide and add it.
 struct NoArguments {
-  bool run;                        // false: a documented default job (training, simulation): not run here
-  int code;                        // expected exit status when run
-  std::vector<std::string> says;   // in the output when run; in --help when not
+  bool run;  // false: a documented default job (training, simulation): not run here
+  int code;  // expected exit status when run
+  std::vector<std::string> says;  // in the output when run; in --help when not
 };
 
 const std::map<std::string, NoArguments>& no_argument_behaviour() {
   static const std::map<std::string, NoArguments> table = {
       {"run", {false, 0, {"default: configs/quickstart.yaml"}}},
-      {"demo", {false, 0, {"default: the default chip preset", "default: runs/demo", "default 1000"}}},
+      {"demo",
+       {false, 0, {"default: the default chip preset", "default: runs/demo", "default 1000"}}},
       {"cost", {true, 0, {"resnet18"}}},  // the documented default network, shapes only (fast)
       {"thermal", {true, 2, {"--floorplan", "--network"}}},
       {"mvm", {true, 2, {"missing required arguments --weights, --inputs, --out"}}},
@@ -171,7 +175,8 @@ const std::map<std::string, NoArguments>& no_argument_behaviour() {
 TEST(Subcommands, HelpListsExactlyTheKnownOnesAndEachHasHelp) {
   std::vector<std::string> expected;
   for (const auto& [path, behaviour] : no_argument_behaviour()) expected.push_back(path);
-  EXPECT_EQ(all_command_paths(), expected) << "a command was added or removed: update no_argument_behaviour()";
+  EXPECT_EQ(all_command_paths(), expected)
+      << "a command was added or removed: update no_argument_behaviour()";
   for (const auto& [path, r] : help_of_every_command()) {
     EXPECT_EQ(r.code, 0) << path << "\n" << r.output;
     EXPECT_HAS(r.output, "Usage: cimkit" + (path.empty() ? "" : " " + path) + " [OPTIONS]");
@@ -182,7 +187,8 @@ TEST(Subcommands, EveryCommandWithoutArguments) {
   const auto& table = no_argument_behaviour();
   for (const std::string& path : all_command_paths()) {
     const auto it = table.find(path);
-    ASSERT_NE(it, table.end()) << "cimkit " << path << ": say in no_argument_behaviour() what it does without arguments";
+    ASSERT_NE(it, table.end()) << "cimkit " << path
+                               << ": say in no_argument_behaviour() what it does without arguments";
     const NoArguments& b = it->second;
     const CliRun r = b.run ? run_cimkit(path) : help_of_every_command().at(path);
     EXPECT_EQ(r.code, b.run ? b.code : 0) << path << "\n" << r.output;
