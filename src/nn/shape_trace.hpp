@@ -11,7 +11,8 @@ namespace cimkit::nn {
 struct ZooOptions;
 
 // Bytes the zoo model of `options` and its shape trace need, estimated from two builds at 32 and
-// 64 pixels (parameters grow as a + b · size²); 0 for images of 64 pixels or fewer. Callers check
+// 64 pixels (parameters grow as a + b · size²) plus the widest convolution's input and output
+// feature maps at full size; 0 for images of 64 pixels or fewer. Callers check
 // it with require_memory before make_model at a user's image size.
 double estimate_zoo_model_bytes(const ZooOptions& options);
 
