@@ -7,7 +7,7 @@ export CCACHE_BASEDIR = $(CURDIR)
 export CCACHE_SLOPPINESS = pch_defines,time_macros,include_file_mtime,include_file_ctime
 export CCACHE_MAXSIZE ?= 5G
 
-.PHONY: deps configure build test demo bench docs clean format sanitize fuzz
+.PHONY: deps configure build test demo bench docs clean format sanitize fuzz fuzz-build fuzz-zip
 
 deps:
 	@bash scripts/install-deps
@@ -36,16 +36,24 @@ bench: build
 # libFuzzer on the YAML config loader (docs/testing.md): clang, ASan + UBSan, own build folder.
 FUZZ_DIR ?= build-fuzz
 FUZZ_SECONDS ?= 600
-fuzz:
+fuzz-build:
 	@command -v clang++ >/dev/null && echo 'extern "C" int LLVMFuzzerTestOneInput(const char*, unsigned long) { return 0; }' | \
 	  clang++ -x c++ -fsanitize=fuzzer - -o /dev/null 2>/dev/null || \
 	  { echo "make fuzz needs clang with libFuzzer: apt-get install clang libclang-rt-14-dev"; exit 1; }
 	cmake -S . -B $(FUZZ_DIR) -G Ninja -DCIMKIT_FUZZ=ON -DCMAKE_CXX_COMPILER=clang++ -DCMAKE_BUILD_TYPE=RelWithDebInfo
 	cmake --build $(FUZZ_DIR) -j $(JOBS)
-	mkdir -p $(FUZZ_DIR)/corpus $(FUZZ_DIR)/artifacts
+	mkdir -p $(FUZZ_DIR)/corpus $(FUZZ_DIR)/corpus_zip $(FUZZ_DIR)/artifacts
+
+fuzz: fuzz-build
 	$(FUZZ_DIR)/tests/fuzz/fuzz_config $(FUZZ_DIR)/corpus tests/fuzz/corpus -dict=tests/fuzz/yaml.dict \
 	  -max_total_time=$(FUZZ_SECONDS) -max_len=4096 -rss_limit_mb=2048 -timeout=10 \
 	  -artifact_prefix=$(FUZZ_DIR)/artifacts/ -print_final_stats=1
+
+# The zip-archive check of .pt files, seeded with the .pt fixtures of tests/data.
+fuzz-zip: fuzz-build
+	$(FUZZ_DIR)/tests/fuzz/fuzz_zip $(FUZZ_DIR)/corpus_zip tests/data \
+	  -max_total_time=$(FUZZ_SECONDS) -max_len=16384 -rss_limit_mb=2048 -timeout=10 \
+	  -artifact_prefix=$(FUZZ_DIR)/artifacts/zip- -print_final_stats=1
 
 docs: build
 	$(BUILD_DIR)/cimkit docs config > docs/config.md

@@ -156,6 +156,10 @@ class Walker {
       const size_t got = out.size() - zs.avail_out;
       crc = crc32(crc, out.data(), static_cast<uInt>(got));
       total += got;
+      if (total > e.uncompressed) {  // a deflate bomb stops here, not after inflating everything
+        inflateEnd(&zs);
+        fail("entry '" + e.name + "' inflates to more than its recorded size");
+      }
       if (rc == Z_OK && got == 0 && zs.avail_in == 0) {
         inflateEnd(&zs);
         fail("entry '" + e.name + "' is cut short");

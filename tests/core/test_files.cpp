@@ -158,6 +158,16 @@ TEST(ZipCheck, CatchesTruncationAndGarbage) {
              "no end-of-archive record");
 }
 
+TEST(ZipCheck, ReadsDeflatedEntriesAndCatchesTheirCorruption) {
+  std::string zip = slurp(std::string(CIMKIT_TEST_DATA_DIR) + "/deflated.zip");
+  ASSERT_GT(zip.size(), 30u);
+  verify_zip_archive("d.zip", zip.data(), zip.size(), "archive");
+  // Inside the compressed data (after the 30-byte local header and the 16-byte name).
+  zip[30 + 16 + 10] ^= 0x21;
+  const std::string e = error_of([&] { verify_zip_archive("d.zip", zip.data(), zip.size(), "archive"); });
+  EXPECT_HAS(e, "d.zip: corrupt or truncated archive: entry 'archive/data.txt' ");
+}
+
 TEST(Memory, RequireMemoryNamesTheEstimateAndTheLimit) {
   ::setenv("CIMKIT_MEMORY_LIMIT_MB", "100", 1);
   EXPECT_EQ(available_memory_bytes(), uint64_t(100) << 20);

@@ -16,3 +16,9 @@ n[1, 2] = float("nan")
 torch.save(n, "nan_tensor.pt")
 torch.save(torch.complex(t, t), "complex_tensor.pt")
 torch.save({"weight": torch.full((3, 4), float("inf"))}, "state_dict_inf.pt")
+
+# A zip archive with a deflated entry (torch.save stores its records; the zip check reads both).
+import zipfile
+
+with zipfile.ZipFile("deflated.zip", "w", compression=zipfile.ZIP_DEFLATED) as z:
+    z.writestr("archive/data.txt", ("cimkit zip check " * 200).encode())
