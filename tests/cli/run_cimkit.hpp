@@ -4,9 +4,22 @@
 
 #include <array>
 #include <cstdio>
+#include <filesystem>
 #include <string>
 
 namespace cimkit::testing {
+
+// The fixtures and the source tree the CLI tests read.
+inline const std::string kCliData = CIMKIT_TEST_DATA_DIR;
+inline const std::string kCliSource = CIMKIT_SOURCE_DIR;
+
+// <build>/tests/tmp/<name>, emptied on each call (the CLI tests keep their folders for inspection).
+inline std::string cli_tmp_dir(const std::string& name) {
+  const std::filesystem::path d = std::filesystem::path(CIMKIT_TEST_TMP) / name;
+  std::filesystem::remove_all(d);
+  std::filesystem::create_directories(d);
+  return d.string();
+}
 
 struct CliRun {
   int code;            // exit status (-1 when the process did not exit normally)

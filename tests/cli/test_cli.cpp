@@ -21,18 +21,13 @@ namespace fs = std::filesystem;
 
 namespace {
 
-const std::string kData = CIMKIT_TEST_DATA_DIR;
-const std::string kSource = CIMKIT_SOURCE_DIR;
+const std::string& kData = cimkit::testing::kCliData;
+const std::string& kSource = cimkit::testing::kCliSource;
 
 using cimkit::testing::CliRun;
 using cimkit::testing::run_cimkit;
 
-std::string tmp_dir(const std::string& name) {
-  const fs::path d = fs::path(CIMKIT_TEST_TMP) / name;
-  fs::remove_all(d);
-  fs::create_directories(d);
-  return d.string();
-}
+std::string tmp_dir(const std::string& name) { return cimkit::testing::cli_tmp_dir(name); }
 
 std::string data_error(const std::function<void()>& f) {
   try {

@@ -20,18 +20,13 @@ namespace fs = std::filesystem;
 
 namespace {
 
-const std::string kData = CIMKIT_TEST_DATA_DIR;
-const std::string kSource = CIMKIT_SOURCE_DIR;
+const std::string& kData = cimkit::testing::kCliData;
+const std::string& kSource = cimkit::testing::kCliSource;
 using cimkit::testing::CliRun;
 using cimkit::testing::error_of;
 using cimkit::testing::run_cimkit;
 
-std::string scratch(const std::string& name) {
-  const fs::path d = fs::path(CIMKIT_TEST_TMP) / ("hardening_" + name);
-  fs::remove_all(d);
-  fs::create_directories(d);
-  return d.string();
-}
+std::string scratch(const std::string& name) { return cimkit::testing::cli_tmp_dir("hardening_" + name); }
 
 std::vector<std::string> listing(const std::string& dir) {
   std::vector<std::string> out;

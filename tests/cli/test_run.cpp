@@ -21,12 +21,7 @@ using cimkit::testing::CliRun;
 
 CliRun cimkit(const std::string& args) { return cimkit::testing::run_cimkit(args); }
 
-std::string fresh(const std::string& name) {
-  const fs::path d = fs::path(CIMKIT_TEST_TMP) / name;
-  fs::remove_all(d);
-  fs::create_directories(d);
-  return d.string();
-}
+std::string fresh(const std::string& name) { return cimkit::testing::cli_tmp_dir(name); }
 
 std::string read(const std::string& path) {
   std::ifstream in(path);
