@@ -28,7 +28,7 @@
 
 #include "cost/architecture.hpp"
 #include "crossbar/chip.hpp"
-#include "crossbar/engine.hpp"
+#include "crossbar/layer_mapping.hpp"
 #include "mapping/network.hpp"
 
 namespace cimkit::cost {

@@ -18,8 +18,12 @@ Schema CrossbarSpec::schema() {
            "Signed weights: differential pair of arrays, offset (stored w + 2^(b-1), corrected digitally), or two's complement (negative sign slice)")
       .def(std::string("differential"));
   s.choice("weight_quant", {"per_tensor", "per_channel"}, "Weight scale: one per matrix or one per output row").def(std::string("per_tensor"));
-  s.choice("input_encoding", {"unsigned", "offset"}, "Inputs: unsigned codes (negative values clip to 0) or signed via an offset of 2^(b-1), corrected digitally")
+  s.choice("input_encoding", {"unsigned", "offset", "two_phase", "bipolar"},
+           "Inputs: unsigned codes (negative values clip to 0; a network layer with signed inputs then uses offset), or signed: offset (stored x + 2^(b-1), corrected digitally), two_phase (positive and negative parts in two passes, subtracted after the ADC), bipolar (a DAC with +-V levels: signed slices, signed partial sums)")
       .def(std::string("unsigned"));
+  s.choice("subtract", {"digital", "analog"},
+           "Differential weights: each polarity column converted by its own ADC and subtracted after it (digital), or the two columns' currents subtracted before one signed ADC (analog; MNSIM 2.0 polarity 2, paper 003 eq. 2): half the conversions")
+      .def(std::string("digital"));
   s.choice("baseline", {"cancelled", "digital", "reference_column"},
            "How the HRS current (G_off of every cell) is removed: `cancelled` exactly before the ADC (ideal periphery), `digital` after the ADC from the input sum (the ADC range must hold it), or by a `reference_column` of HRS cells per array subtracted before the ADC (costs one column, carries its own variation and noise)")
       .def(std::string("cancelled"));
@@ -44,7 +48,12 @@ CrossbarSpec CrossbarSpec::from_params(const Params& p) {
                     : ws == "offset"     ? WeightScheme::Offset
                                          : WeightScheme::TwosComplement;
   s.per_channel_weights = p.get_string("weight_quant") == "per_channel";
-  s.input_encoding = p.get_string("input_encoding") == "offset" ? InputEncoding::Offset : InputEncoding::Unsigned;
+  const std::string& enc = p.get_string("input_encoding");
+  s.input_encoding = enc == "offset"      ? InputEncoding::Offset
+                     : enc == "two_phase" ? InputEncoding::TwoPhase
+                     : enc == "bipolar"   ? InputEncoding::Bipolar
+                                          : InputEncoding::Unsigned;
+  s.subtract = p.get_string("subtract") == "analog" ? Subtraction::Analog : Subtraction::Digital;
   const std::string& b = p.get_string("baseline");
   s.baseline = b == "cancelled" ? Baseline::Cancelled : b == "digital" ? Baseline::Digital : Baseline::ReferenceColumn;
   const std::string& path = p.get_string("path");
@@ -53,6 +62,14 @@ CrossbarSpec CrossbarSpec::from_params(const Params& p) {
   s.lossless_shortcut = p.get_bool("lossless_shortcut");
   s.chunk_bytes = p.get_int("chunk_mb") << 20;
   if (s.baseline == Baseline::ReferenceColumn && s.cols < 2) p.fail("cols", "a reference column needs at least 2 columns");
+  if (s.subtract == Subtraction::Analog && s.weight_scheme != WeightScheme::Differential) {
+    p.fail("subtract", "'analog' subtracts the two columns of a differential pair; weight_scheme '" +
+                           p.get_string("weight_scheme") + "' has one polarity (use subtract: digital, or weight_scheme: differential)");
+  }
+  if (s.subtract == Subtraction::Analog && s.baseline != Baseline::Cancelled) {
+    p.fail("baseline", "with subtract: analog the HRS currents of a pair cancel in the subtraction, so there is no baseline "
+                       "to remove; baseline '" + p.get_string("baseline") + "' would count a correction that does not happen (use baseline: cancelled)");
+  }
   return s;
 }
 

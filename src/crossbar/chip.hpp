@@ -14,7 +14,10 @@
 namespace cimkit {
 
 enum class WeightScheme { Differential, Offset, TwosComplement };
-enum class InputEncoding { Unsigned, Offset };
+enum class InputEncoding { Unsigned, Offset, TwoPhase, Bipolar };
+// How a differential pair's two polarity columns are combined: converted one by one and
+// subtracted after the ADC (digital), or their currents subtracted before one signed ADC (analog).
+enum class Subtraction { Digital, Analog };
 enum class Baseline { Cancelled, Digital, ReferenceColumn };
 enum class EnginePath { Auto, Integer, Conductance };
 enum class ReadNoiseMode { Output, PerCell };
@@ -29,6 +32,7 @@ struct CrossbarSpec {
   WeightScheme weight_scheme = WeightScheme::Differential;
   bool per_channel_weights = false;
   InputEncoding input_encoding = InputEncoding::Unsigned;
+  Subtraction subtract = Subtraction::Digital;
   Baseline baseline = Baseline::Cancelled;
   EnginePath path = EnginePath::Auto;
   ReadNoiseMode read_noise_mode = ReadNoiseMode::Output;

@@ -28,31 +28,10 @@
 
 #include "crossbar/chip.hpp"
 #include "crossbar/counts.hpp"
+#include "crossbar/layer_mapping.hpp"
 #include "crossbar/slicing.hpp"
 
 namespace cimkit {
-
-// How a layer sits on the chip.
-struct LayerMapping {
-  int64_t out_features = 0, in_features = 0;
-  int64_t row_tiles = 0;            // T = ceil(in / rows)
-  int64_t input_slices = 0;         // S = ceil(input_bits / dac_bits)
-  int64_t weight_slices = 0;        // K
-  int64_t polarities = 0;           // P
-  int64_t column_groups = 0;        // K * P
-  int64_t data_cols_per_array = 0;  // cols, minus one with a reference column
-  int64_t arrays_per_tile = 0;      // ceil(K * P * out / data_cols_per_array)
-  int64_t n_arrays = 0;             // T * arrays_per_tile; array a = t * arrays_per_tile + c
-  double full_scale = 0;            // largest possible partial sum, integer units
-  AdcTransfer adc;                  // in force for this layer
-  double utilisation = 0;           // used cells / cells of the arrays
-  nlohmann::json to_json() const;
-};
-
-// The geometry of a [out, in] weight matrix on `spec`'s arrays with `dac_bits` DACs: every field
-// of LayerMapping except full_scale and adc (which need the device model and the ADC). The
-// engine uses it; cost and search code call it without programming anything.
-LayerMapping plan_mapping(const CrossbarSpec& spec, int dac_bits, int64_t out_features, int64_t in_features);
 
 struct MvmResult {
   torch::Tensor y;      // [n, out] float32: dequantised output (x_scale * w_scale * y_int)

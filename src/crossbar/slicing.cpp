@@ -1,5 +1,6 @@
 #include "crossbar/slicing.hpp"
 
+#include <algorithm>
 #include <cmath>
 
 #include "core/error.hpp"
@@ -39,22 +40,49 @@ WeightLayout weight_layout(const CrossbarSpec& spec) {
       break;
   }
   l.n_groups = l.n_slices * l.n_polarities;
+  l.analog_subtraction = spec.weight_scheme == WeightScheme::Differential && spec.subtract == Subtraction::Analog;
+  if (l.analog_subtraction) {
+    l.n_adc_groups = l.n_slices;
+    for (int64_t k = 0; k < l.n_slices; ++k) l.adc_coef.push_back(std::ldexp(1.0, k * c));
+  } else {
+    l.n_adc_groups = l.n_groups;
+    l.adc_coef = l.coef;
+  }
   return l;
 }
 
 InputLayout input_layout(const CrossbarSpec& spec, int dac_bits) {
   InputLayout l;
   l.dac_bits = dac_bits;
-  l.n_slices = ceil_div(spec.input_bits, dac_bits);
-  const int64_t full = int64_t{1} << spec.input_bits;
-  if (spec.input_encoding == InputEncoding::Unsigned) {
-    l.code_min = 0;
-    l.code_max = full - 1;
-  } else {
-    l.code_min = -(full / 2);
-    l.code_max = full / 2 - 1;
-    l.stored_offset = full / 2;
+  const int b = spec.input_bits;
+  const int64_t full = int64_t{1} << b;
+  switch (spec.input_encoding) {
+    case InputEncoding::Unsigned:
+      l.slices_per_phase = ceil_div(b, dac_bits);
+      l.code_min = 0;
+      l.code_max = full - 1;
+      break;
+    case InputEncoding::Offset:
+      l.slices_per_phase = ceil_div(b, dac_bits);
+      l.code_min = -(full / 2);
+      l.code_max = full / 2 - 1;
+      l.stored_offset = full / 2;
+      break;
+    case InputEncoding::TwoPhase:
+    case InputEncoding::Bipolar:
+      // Sign and magnitude: b - 1 magnitude bits (at least one).
+      l.slices_per_phase = ceil_div(std::max(1, b - 1), dac_bits);
+      l.code_min = -(full / 2 - 1);
+      l.code_max = full / 2 - 1;
+      l.two_phase = spec.input_encoding == InputEncoding::TwoPhase;
+      l.signed_levels = !l.two_phase;
+      break;
   }
+  const int64_t phases = l.two_phase ? 2 : 1;
+  l.n_slices = phases * l.slices_per_phase;
+  for (int64_t ph = 0; ph < phases; ++ph)
+    for (int64_t s = 0; s < l.slices_per_phase; ++s)
+      l.slice_coef.push_back((ph == 0 ? 1.0 : -1.0) * std::ldexp(1.0, static_cast<int>(s) * dac_bits));
   return l;
 }
 
@@ -121,8 +149,20 @@ torch::Tensor input_digits(const torch::Tensor& stored, const InputLayout& layou
   const int64_t mask = (int64_t{1} << layout.dac_bits) - 1;
   const torch::Tensor v = stored.to(torch::kInt32);  // codes are < 2^16
   std::vector<torch::Tensor> slices;
-  for (int64_t s = 0; s < layout.n_slices; ++s) {
-    slices.push_back(torch::bitwise_and(torch::bitwise_right_shift(v, s * layout.dac_bits), mask).to(torch::kFloat32));
+  auto add_slices = [&](const torch::Tensor& u, const torch::Tensor* sign) {
+    for (int64_t s = 0; s < layout.slices_per_phase; ++s) {
+      torch::Tensor d = torch::bitwise_and(torch::bitwise_right_shift(u, s * layout.dac_bits), mask).to(torch::kFloat32);
+      slices.push_back(sign ? d * *sign : d);
+    }
+  };
+  if (layout.two_phase) {
+    add_slices(v.clamp_min(0), nullptr);
+    add_slices((-v).clamp_min(0), nullptr);
+  } else if (layout.signed_levels) {
+    const torch::Tensor sign = torch::sign(v).to(torch::kFloat32);
+    add_slices(v.abs(), &sign);
+  } else {
+    add_slices(v, nullptr);
   }
   return torch::stack(slices);
 }

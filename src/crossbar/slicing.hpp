@@ -29,14 +29,32 @@ struct WeightLayout {
   std::vector<double> coef;      // [n_groups] signed shift-add coefficient
   int64_t code_min = 0, code_max = 0;  // representable weight codes
   int64_t stored_offset = 0;     // u = w + stored_offset is what the slices hold
+  // What reaches the ADCs: with analog subtraction (differential weights, `subtract: analog`)
+  // the two polarity columns of a slice subtract their currents before one signed ADC, so
+  // K groups are converted (adc_coef = 2^(k*cell_bits)); otherwise every group (adc_coef = coef).
+  bool analog_subtraction = false;
+  int64_t n_adc_groups = 0;
+  std::vector<double> adc_coef;  // [n_adc_groups]
 };
 WeightLayout weight_layout(const CrossbarSpec& spec);
 
+// Input encodings (chip.crossbar.input_encoding; docs/config.md):
+//   unsigned   codes [0, 2^b - 1], S = ceil(b / dac_bits) slices.
+//   offset     signed codes [-2^(b-1), 2^(b-1) - 1] stored as x + 2^(b-1), corrected digitally.
+//   two_phase  signed codes [-(2^(b-1)-1), 2^(b-1)-1]: the positive part x+ and the negative part
+//              x- (b-1 bits each) are applied in two passes, the second subtracted after the ADC
+//              (slice coefficient -2^(s*dac_bits)); 2 ceil((b-1)/dac_bits) slices.
+//   bipolar    signed codes as two_phase, one pass: a DAC with +-V levels drives sign(x) times
+//              the slice digits of |x|, so partial sums are signed; ceil((b-1)/dac_bits) slices.
 struct InputLayout {
-  int64_t n_slices = 0;          // S
+  int64_t n_slices = 0;          // S: reads per input vector (both phases of two_phase)
+  int64_t slices_per_phase = 0;
   int dac_bits = 1;
   int64_t code_min = 0, code_max = 0;  // representable input codes
   int64_t stored_offset = 0;     // x_u = x + stored_offset is what the DACs see
+  bool two_phase = false;
+  bool signed_levels = false;    // bipolar: the DAC drives signed levels
+  std::vector<double> slice_coef;  // [n_slices] shift-add coefficient of each slice
 };
 InputLayout input_layout(const CrossbarSpec& spec, int dac_bits);
 
@@ -55,7 +73,9 @@ void check_codes(const torch::Tensor& t, int64_t lo, int64_t hi, const std::stri
 torch::Tensor weight_digits(const torch::Tensor& codes, const CrossbarSpec& spec,
                             const WeightLayout& layout);
 
-// Digit tensor of stored input codes: [n, in] int64 (already offset) -> [S, n, in] float32.
+// Digit tensor of stored input codes: [n, in] int64 (already offset) -> [S, n, in] float32:
+// the DAC codes of every slice (two_phase: the slices of x+ then those of x-; bipolar: the
+// slice digits of |x| carrying the sign of x).
 torch::Tensor input_digits(const torch::Tensor& stored, const InputLayout& layout);
 
 }  // namespace cimkit

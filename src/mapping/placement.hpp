@@ -13,7 +13,7 @@
 #include <vector>
 
 #include "core/params.hpp"
-#include "crossbar/engine.hpp"
+#include "crossbar/layer_mapping.hpp"
 #include "mapping/network.hpp"
 
 namespace cimkit::mapping {
