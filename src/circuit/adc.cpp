@@ -4,15 +4,16 @@
 
 namespace cimkit {
 
-bool AdcTransfer::lossless_for_integers(double full_scale) const {
+bool AdcTransfer::lossless_for_integers(double full_scale, bool signed_sums) const {
   if (!quantises()) return true;
   // Integers survive when the step is 1 or 1/2^k (every integer is a whole number of steps,
   // and rounding a whole number is exact for both nearest and floor) and the codes cover
-  // [0, full_scale].
+  // [0, full_scale] (signed: [-full_scale, full_scale]).
   if (step > 1.0) return false;
   const double inv = 1.0 / step;
+  const double lowest = signed_sums ? -full_scale : 0.0;
   return inv == std::floor(inv) && std::ldexp(1.0, static_cast<int>(std::log2(inv))) == inv &&
-         code_min <= 0.0 && code_max * step >= full_scale;
+         code_min * step <= lowest && code_max * step >= full_scale;
 }
 
 torch::Tensor adc_convert(const torch::Tensor& y, const AdcTransfer& t) {
@@ -25,10 +26,10 @@ torch::Tensor adc_convert(const torch::Tensor& y, const AdcTransfer& t) {
   return v * t.step;
 }
 
-int lossless_adc_bits(int rows, int dac_bits, int cell_bits) {
+int lossless_adc_bits(int rows, int dac_bits, int cell_bits, bool signed_sums) {
   const double max_sum = static_cast<double>((int64_t{1} << dac_bits) - 1) *
                          static_cast<double>((int64_t{1} << cell_bits) - 1) * rows;
-  return static_cast<int>(std::ceil(std::log2(max_sum + 1.0)));
+  return static_cast<int>(std::ceil(std::log2(max_sum + 1.0))) + (signed_sums ? 1 : 0);
 }
 
 }  // namespace cimkit

@@ -1,19 +1,25 @@
 // Uniform ADC with a fixed number of bits, saturation and three ways to set its range.
 //
-//   full_scale : the ADC covers the largest possible partial sum FS (rows (2^dac-1)(2^cell-1),
-//                plus the HRS current with a digital baseline) with 2^bits codes over the
-//                n = ceil(log2(FS+1)) bits of the partial sum: step = 2^(n - bits). Fewer bits
-//                drop low-order bits (ISAAC-style); with bits >= n (paper 001's survey rule) the
-//                step is 1 or a power-of-two fraction and integer partial sums convert exactly.
-//   clipped    : paper 003 eq. 3, step = 2 FS_signed / (2^bits k). Each ADC here converts one
-//                polarity of one weight slice, so its input is unsigned in [0, FS]; the signed
-//                range 2 FS_signed of the paper becomes FS: step = FS / (2^bits k). k > 1 clips
-//                the top of the range to resolve small partial sums more finely.
-//   calibrated : the range is set from partial sums observed on a calibration batch (their
-//                `calibration_percentile` percentile): step = observed / (2^bits - 1).
-// Codes run from 0 to 2^bits - 1; rounding is to nearest (ties to even) or floor (paper 003
-// eq. 2 uses floor).
+// Unsigned partial sums (each ADC converts one polarity of one weight slice, inputs unsigned or
+// offset): codes 0 .. 2^bits - 1 over [0, FS]. Signed partial sums (a differential pair
+// subtracting before the ADC, or bipolar inputs): codes -2^(bits-1) .. 2^(bits-1) - 1 over
+// [-FS, FS], paper 003 eq. 2's signed ADC.
+//   full_scale : the partial sum has n = ceil(log2(FS+1)) magnitude bits (plus a sign bit when
+//                signed); the ADC keeps the top `bits` of them: step = 2^(n + sign - bits). Fewer
+//                bits drop low-order bits (ISAAC-style); with bits >= n + sign (paper 001's
+//                survey rule) the step is 1 or a power-of-two fraction and integer partial sums
+//                convert exactly.
+//   clipped    : paper 003 eq. 3, step = 2 FS / (2^bits k) for signed sums; an unsigned ADC
+//                spends its codes on [0, FS] only: step = FS / (2^bits k). k > 1 clips the top
+//                of the range to resolve small partial sums more finely.
+//   calibrated : the range is set from |partial sums| observed on a calibration batch (their
+//                `calibration_percentile` percentile): step = observed / code_max.
+// Rounding is to nearest (ties to even) or floor (paper 003 eq. 2 uses floor).
+#include <algorithm>
 #include <cmath>
+#include <string>
+
+#include "core/error.hpp"
 
 #include "circuit/adc.hpp"
 
@@ -41,26 +47,33 @@ class LinearAdc final : public Adc {
   }
 
   int bits() const override { return bits_; }
+  std::shared_ptr<const Adc> with_bits(int bits) const override {
+    if (bits < 1 || bits > 24) throw Error("adc.linear: bits = " + std::to_string(bits) + "; allowed: 1..24");
+    auto copy = std::make_shared<LinearAdc>(*this);
+    copy->bits_ = bits;
+    return copy;
+  }
+  double clip_factor() const override { return range_ == "clipped" ? clip_k_ : 1.0; }
   bool needs_calibration() const override { return range_ == "calibrated"; }
   double calibration_quantile() const override { return quantile_; }
 
-  AdcTransfer transfer(double full_scale, std::optional<double> calibrated_max) const override {
+  AdcTransfer transfer(double full_scale, bool signed_sums, std::optional<double> calibrated_max) const override {
     AdcTransfer t;
     t.rounding = rounding_;
-    t.code_min = 0.0;
-    t.code_max = std::ldexp(1.0, bits_) - 1.0;
+    t.code_min = signed_sums ? -std::ldexp(1.0, bits_ - 1) : 0.0;
+    t.code_max = signed_sums ? std::ldexp(1.0, bits_ - 1) - 1.0 : std::ldexp(1.0, bits_) - 1.0;
     if (range_ == "full_scale") {
-      const int n = static_cast<int>(std::ceil(std::log2(full_scale + 1.0)));
+      const int n = static_cast<int>(std::ceil(std::log2(full_scale + 1.0))) + (signed_sums ? 1 : 0);
       t.step = std::ldexp(1.0, n - bits_);
     } else if (range_ == "clipped") {
-      t.step = full_scale / (std::ldexp(1.0, bits_) * clip_k_);
+      t.step = (signed_sums ? 2.0 : 1.0) * full_scale / (std::ldexp(1.0, bits_) * clip_k_);
     } else {
       if (!calibrated_max) {
         throw Error("adc.linear: range 'calibrated' needs a calibration batch before conversion "
                     "(call calibrate() on the layer first)");
       }
       const double top = *calibrated_max > 0.0 ? *calibrated_max : 1.0;
-      t.step = top / t.code_max;
+      t.step = top / std::max(1.0, t.code_max);
     }
     return t;
   }
@@ -80,8 +93,12 @@ class IdealAdc final : public Adc {
   explicit IdealAdc(const Params&) {}
   static Schema schema() { return Schema("adc.ideal", "No quantisation: the partial sum passes through unchanged."); }
   int bits() const override { return 0; }
+  std::shared_ptr<const Adc> with_bits(int bits) const override {
+    throw Error("adc.ideal has no resolution to set to " + std::to_string(bits) +
+                " bits (use chip.adc.impl: linear for a finite-resolution ADC)");
+  }
   bool needs_calibration() const override { return false; }
-  AdcTransfer transfer(double, std::optional<double>) const override { return AdcTransfer{}; }
+  AdcTransfer transfer(double, bool, std::optional<double>) const override { return AdcTransfer{}; }
 };
 
 }  // namespace

@@ -248,6 +248,9 @@ int run_job(const JobArgs& args, std::ostream& term) {
   zo.in_channels = train_all.channels();
   zo.image_size = train_all.images.size(2);
   zo.n_classes = train_all.n_classes;
+  zo.input_mean = train_all.norm_mean;
+  zo.input_std = train_all.norm_std;
+  zo.resolve_adc_bits(*rc.chip, &mp);
   torch::manual_seed(derive_seed(rc.seed, "model_init"));
   std::shared_ptr<nn::Network> net = nn::make_model(zo);
   auto ctx = std::make_shared<nn::AnalogContext>(rc.chip, rc.seed);

@@ -131,6 +131,46 @@ std::shared_ptr<const Chip> Chip::default_chip() {
   return from_config(n, "chip");
 }
 
+std::shared_ptr<const Chip> Chip::with_precision(const Precision& p, bool signed_input) const {
+  p.check();
+  auto c = std::make_shared<Chip>(*this);
+  c->spec_.weight_bits = p.weight_bits;
+  c->spec_.input_bits = p.act_bits;
+  c->spec_.input_encoding = !signed_input                                  ? InputEncoding::Unsigned
+                            : spec_.input_encoding == InputEncoding::Unsigned ? InputEncoding::Offset
+                                                                            : spec_.input_encoding;
+  static const char* const kEncodings[] = {"unsigned", "offset", "two_phase", "bipolar"};
+  c->xbar_params_.set("weight_bits", int64_t{p.weight_bits});
+  c->xbar_params_.set("input_bits", int64_t{p.act_bits});
+  c->xbar_params_.set("input_encoding", std::string(kEncodings[static_cast<int>(c->spec_.input_encoding)]));
+  if (!adc().has_resolution()) {
+    if (p.adc_bits != 0) {
+      throw Error("a layer asks for a " + std::to_string(p.adc_bits) + "-bit ADC, but chip.adc.impl '" + adc_.impl +
+                  "' has no resolution to set; use chip.adc.impl: linear, or leave the model's adc_bits unset");
+    }
+  } else if (p.adc_bits != adc().bits()) {
+    if (p.adc_bits == 0) {
+      throw Error("a layer asks for an ideal ADC (adc_bits 0), but chip.adc.impl '" + adc_.impl + "' has " +
+                  std::to_string(adc().bits()) + " bits; use chip.adc.impl: ideal for no quantisation");
+    }
+    c->adc_.object = std::const_pointer_cast<Adc>(adc().with_bits(p.adc_bits));
+    c->adc_.params.set("bits", int64_t{p.adc_bits});
+  }
+  return c;
+}
+
+std::shared_ptr<const Chip> Chip::with_ideal_cells() const {
+  auto c = std::make_shared<Chip>(*this);
+  ConfigNode dev = ConfigNode::map({"<ideal cells>", 0});
+  dev.set("impl", ConfigNode::scalar("ideal", {"<ideal cells>", 0}));
+  c->device_ = Registry<DeviceModel>::instance().create(dev, "chip.device");
+  return c;
+}
+
+Precision Chip::default_precision() const {
+  return {spec_.weight_bits, spec_.input_bits, adc().bits()};
+}
+
 ConfigNode Chip::resolved() const {
   ConfigNode n = ConfigNode::map();
   n.set("crossbar", xbar_params_.to_node());

@@ -9,6 +9,7 @@
 #include "circuit/adc.hpp"
 #include "circuit/dac.hpp"
 #include "core/registry.hpp"
+#include "crossbar/precision.hpp"
 #include "device/device_model.hpp"
 
 namespace cimkit {
@@ -65,6 +66,17 @@ class Chip {
   const Adc& adc() const { return *adc_.object; }
   // Every key with its value, defaults filled in: writes back as the `chip:` section.
   ConfigNode resolved() const;
+
+  // This chip at a layer's precision: crossbar.weight_bits and input_bits from `p`, the ADC at
+  // p.adc_bits (Adc::with_bits), and the input encoding a layer with `signed_input` needs (the
+  // chip's signed encoding; `offset` when the chip says `unsigned`; plain unsigned codes for a
+  // layer whose inputs are not signed). The device, DAC and every other setting are shared.
+  // An ADC without a resolution (ideal) takes adc_bits 0 only; anything else is an Error.
+  std::shared_ptr<const Chip> with_precision(const Precision& p, bool signed_input) const;
+  // This chip with ideal cells (the training surrogate's replica: same slicing and ADC).
+  std::shared_ptr<const Chip> with_ideal_cells() const;
+  // The precision a layer gets from this chip when the model sets none.
+  Precision default_precision() const;
 
  private:
   Params xbar_params_;

@@ -41,14 +41,8 @@ CrossbarLayer::CrossbarLayer(std::shared_ptr<const Chip> chip, const torch::Tens
 
   // Geometry.
   const int64_t R = spec_.rows;
-  map_ = plan_mapping(spec_, chip_->dac().bits(), out, in);
+  plan_layer();
   const int64_t gcols = wl_.n_groups * out;
-  // Largest possible partial sum in level units. With a digital baseline the ADC also converts
-  // the HRS current, G_off / dG level units per driven cell.
-  const double max_level = std::ldexp(1.0, spec_.cell_bits) - 1;
-  hrs_levels_ = chip_->device().g_off_siemens() / ((chip_->device().g_on_siemens() - chip_->device().g_off_siemens()) / max_level);
-  map_.full_scale = static_cast<double>(R) * (std::ldexp(1.0, il_.dac_bits) - 1) *
-                    (max_level + (spec_.baseline == Baseline::Digital ? hrs_levels_ : 0.0));
   const auto i64 = torch::TensorOptions().dtype(torch::kInt64).device(device_);
   col_array_ = torch::div(torch::arange(gcols, i64), map_.data_cols_per_array, "floor");
 
@@ -67,28 +61,58 @@ CrossbarLayer::CrossbarLayer(std::shared_ptr<const Chip> chip, const torch::Tens
   time_s_ = opt_.operating.time_since_program_s;
   wl_coef_sum_ = 0.0;
   for (double c : wl_.coef) wl_coef_sum_ += c;
-  slice_weights_ = torch::empty({il_.n_slices}, torch::kFloat64);
-  for (int64_t s = 0; s < il_.n_slices; ++s) slice_weights_[s] = std::ldexp(1.0, static_cast<int>(s) * il_.dac_bits);
-  slice_weights_ = slice_weights_.to(device_);
   update_transfer();
   program();
+}
+
+// Everything that follows from the chip's input side and ADC (not from the programmed cells):
+// the mapping, the largest partial sum, the slice coefficients. Run at construction and when a
+// precision change keeps the cells (retarget).
+void CrossbarLayer::plan_layer() {
+  il_ = input_layout(spec_, chip_->dac().bits());
+  map_ = plan_mapping(spec_, chip_->dac().bits(), w_codes_.size(0), w_codes_.size(1));
+  // Largest possible |partial sum| in level units. With a digital baseline the ADC also converts
+  // the HRS current, G_off / dG level units per driven cell.
+  const double max_level = std::ldexp(1.0, spec_.cell_bits) - 1;
+  hrs_levels_ = chip_->device().g_off_siemens() / ((chip_->device().g_on_siemens() - chip_->device().g_off_siemens()) / max_level);
+  map_.full_scale = static_cast<double>(spec_.rows) * (std::ldexp(1.0, il_.dac_bits) - 1) *
+                    (max_level + (spec_.baseline == Baseline::Digital ? hrs_levels_ : 0.0));
+  slice_coef_ = torch::tensor(il_.slice_coef, torch::kFloat64).to(device_);
+  level_sq_lut_ = torch::Tensor();
+}
+
+void CrossbarLayer::retarget(std::shared_ptr<const Chip> chip) {
+  const CrossbarSpec& a = spec_;
+  const CrossbarSpec& b = chip->spec();
+  const bool same_cells = &chip->device() == &chip_->device() && &chip->dac() == &chip_->dac() && a.rows == b.rows &&
+                          a.cols == b.cols && a.cell_bits == b.cell_bits && a.weight_bits == b.weight_bits &&
+                          a.weight_scheme == b.weight_scheme && a.baseline == b.baseline && a.subtract == b.subtract &&
+                          a.path == b.path && a.read_noise_mode == b.read_noise_mode;
+  if (!same_cells) {
+    throw Error("CrossbarLayer::retarget: the new chip changes the programmed cells (geometry, weight format, device "
+                "or DAC); program a new layer instead");
+  }
+  chip_ = std::move(chip);
+  spec_ = chip_->spec();
+  plan_layer();
+  calibrated_max_.reset();
+  update_transfer();
 }
 
 void CrossbarLayer::update_transfer() {
   // A calibrated ADC has no range until calibrate(); forward() refuses to run before that.
   if (chip_->adc().needs_calibration() && !calibrated_max_) return;
-  map_.adc = chip_->adc().transfer(map_.full_scale, calibrated_max_);
-  const int64_t S = il_.n_slices, G = wl_.n_groups;
+  map_.adc = chip_->adc().transfer(map_.full_scale, map_.signed_partials, calibrated_max_);
+  const int64_t S = il_.n_slices, G = wl_.n_adc_groups;
   const double step = map_.adc.quantises() ? map_.adc.step : 1.0;
   coef_ = torch::empty({S, G}, torch::kFloat64);
   for (int64_t s = 0; s < S; ++s)
-    for (int64_t g = 0; g < G; ++g)
-      coef_[s][g] = wl_.coef[g] * std::ldexp(1.0, static_cast<int>(s) * il_.dac_bits) * step;
+    for (int64_t g = 0; g < G; ++g) coef_[s][g] = wl_.adc_coef[g] * il_.slice_coef[s] * step;
   coef_ = coef_.to(device_);
 }
 
 bool CrossbarLayer::shortcut_active() const {
-  return spec_.lossless_shortcut && integer_path_ && map_.adc.lossless_for_integers(map_.full_scale);
+  return spec_.lossless_shortcut && integer_path_ && map_.adc.lossless_for_integers(map_.full_scale, map_.signed_partials);
 }
 
 void CrossbarLayer::program() {
@@ -145,7 +169,7 @@ void CrossbarLayer::refresh_read_state() {
   if (integer_path_) {
     g_read = levels_.to(torch::kFloat64) * dg + g_off;
     g_ref_read = torch::full({T, R, A}, g_off, g_read.options());
-    w_eff_ = levels_;
+    w_eff_ = wl_.analog_subtraction ? subtract_pairs(levels_) : levels_;
     noise_var_ = noise_std_ = ref_noise_var_ = ref_noise_std_ = torch::Tensor();
   } else {
     const torch::Tensor temps = temp_per_array_.view({T, A});
@@ -158,7 +182,9 @@ void CrossbarLayer::refresh_read_state() {
     g_ref_read = dev.at_conditions(g_ref_prog_, ref_traits_, rc_ref);
     // What the ADC sees per cell, in level units: the cell minus its row's reference cell, minus
     // the nominal G_off (cancelled), or the whole cell current (digital: removed after the ADC).
-    if (ref_col) {
+    if (wl_.analog_subtraction) {  // the pair's currents subtract: G+ - G- (their HRS parts cancel)
+      w_eff_ = subtract_pairs(g_read / dg).to(torch::kFloat32).contiguous();
+    } else if (ref_col) {
       w_eff_ = ((g_read - g_ref_read.index_select(2, col_array_)) / dg).to(torch::kFloat32).contiguous();
     } else if (spec_.baseline == Baseline::Cancelled) {
       w_eff_ = ((g_read - g_off) / dg).to(torch::kFloat32).contiguous();
@@ -167,7 +193,9 @@ void CrossbarLayer::refresh_read_state() {
     }
     noise_var_ = noise_std_ = ref_noise_var_ = ref_noise_std_ = torch::Tensor();
     if (dev.has_read_noise()) {
-      const torch::Tensor var = (dev.read_noise_std(g_read).pow(2) / (dg * dg)).to(torch::kFloat32).contiguous();
+      torch::Tensor var = (dev.read_noise_std(g_read).pow(2) / (dg * dg)).to(torch::kFloat32).contiguous();
+      // Two independent cells on one row and one input: their noise variances add.
+      if (wl_.analog_subtraction) var = add_pairs(var).contiguous();
       // A reference cell is read once per read and subtracted from every column of its array,
       // so its noise is shared by those columns (drawn per array, not per column).
       torch::Tensor ref_var;
@@ -190,6 +218,25 @@ void CrossbarLayer::refresh_read_state() {
   sums.index({Slice(), Slice(), A - 1}) += static_cast<double>(map_.data_cols_per_array - used_last) * g_off;
   if (ref_col) sums += g_ref_read;
   row_g_sum_ = sums.to(torch::kFloat64);
+}
+
+// [T, R, K*2*out] per cell (column g*out + o, g = k*2 + p) -> [T, R, K*out]: the positive
+// column minus the negative one (subtract_pairs) or their sum (add_pairs, for variances).
+static torch::Tensor pair_view(const torch::Tensor& t, int64_t out) {
+  return t.view({t.size(0), t.size(1), -1, 2, out});
+}
+torch::Tensor CrossbarLayer::subtract_pairs(const torch::Tensor& per_cell) const {
+  const torch::Tensor v = pair_view(per_cell, map_.out_features);
+  return (v.select(3, 0) - v.select(3, 1)).reshape({per_cell.size(0), per_cell.size(1), -1});
+}
+torch::Tensor CrossbarLayer::add_pairs(const torch::Tensor& per_cell) const {
+  return pair_view(per_cell, map_.out_features).sum(3).reshape({per_cell.size(0), per_cell.size(1), -1});
+}
+
+// DAC levels of slice digits; a bipolar DAC drives sign(d) * level(|d|).
+torch::Tensor CrossbarLayer::dac_levels(const torch::Tensor& digits) const {
+  if (!il_.signed_levels) return chip_->dac().level(digits);
+  return chip_->dac().level(digits.abs()) * digits.sign();
 }
 
 double CrossbarLayer::plan_inputs(const torch::Tensor& x, std::optional<double> input_scale) const {
@@ -227,7 +274,7 @@ torch::Tensor CrossbarLayer::chunk_codes(const torch::Tensor& x_full, int64_t r0
                     (!xc.is_floating_point() || torch::equal(xc, torch::round(xc)));
     if (!ok) {  // the message counts over the whole tensor
       check_codes(x_full, il_.code_min, il_.code_max,
-                  std::string("inputs (") + (il_.stored_offset ? "signed " : "unsigned ") + std::to_string(spec_.input_bits) + "-bit codes)");
+                  std::string("inputs (") + (il_.code_min < 0 ? "signed " : "unsigned ") + std::to_string(spec_.input_bits) + "-bit codes)");
     }
     return xc.to(torch::kInt32);
   }
@@ -240,7 +287,7 @@ torch::Tensor CrossbarLayer::chunk_codes(const torch::Tensor& x_full, int64_t r0
 // digits, the tile layout of the digits, the partial sums and noise of one tile, accumulators.
 int64_t CrossbarLayer::chunk_rows(int64_t n, bool sliced) const {
   const int64_t in = map_.in_features, out = map_.out_features;
-  const int64_t T = map_.row_tiles, R = spec_.rows, S = il_.n_slices, gcols = wl_.n_groups * out;
+  const int64_t T = map_.row_tiles, R = spec_.rows, S = il_.n_slices, gcols = wl_.n_adc_groups * out;
   int64_t per_row = !sliced ? 4 * 6 * in + 16 * out  // codes, parts, one GEMM
                             : 4 * (3 * in + 2 * S * in + 2 * T * S * R + 3 * S * gcols) + 16 * out;
   if (noise_std_.defined()) per_row += 4 * 2 * S * R * (gcols + map_.arrays_per_tile);
@@ -254,10 +301,10 @@ void CrossbarLayer::sliced_chunk(const torch::Tensor& stored, Mode mode, torch::
                                  torch::Tensor& level_sq, torch::Tensor& partial, at::Generator& gen,
                                  Calibration* calib) {
   const int64_t nc = stored.size(0), in = map_.in_features, out = map_.out_features;
-  const int64_t T = map_.row_tiles, R = spec_.rows, S = il_.n_slices, G = wl_.n_groups;
-  const int64_t gcols = G * out;
+  const int64_t T = map_.row_tiles, R = spec_.rows, S = il_.n_slices, G = wl_.n_adc_groups;
+  const int64_t gcols = G * out;  // converted columns
   const auto f32 = torch::TensorOptions().dtype(torch::kFloat32).device(device_);
-  torch::Tensor dig = chip_->dac().level(input_digits(stored, il_));  // [S, nc, in]
+  torch::Tensor dig = dac_levels(input_digits(stored, il_));  // [S, nc, in]
   if (T * R > in) dig = torch::constant_pad_nd(dig, {0, T * R - in});
   const torch::Tensor xd = dig.view({S, nc, T, R}).permute({2, 0, 1, 3}).reshape({T, S * nc, R}).contiguous();
   level_sq += xd.pow(2).sum(1).to(torch::kFloat64);
@@ -291,7 +338,7 @@ void CrossbarLayer::sliced_chunk(const torch::Tensor& stored, Mode mode, torch::
       // Subtract the converted HRS current digitally: G_off/dG * sum_i level_i per input slice,
       // shift-added like the columns (differential pairs cancel it: the coefficients sum to 0).
       const torch::Tensor per_slice = xt.sum(1).view({S, nc}).to(torch::kFloat64);  // [S, nc]
-      const torch::Tensor shifted = (per_slice * slice_weights_.unsqueeze(1)).sum(0);  // [nc]
+      const torch::Tensor shifted = (per_slice * slice_coef_.unsqueeze(1)).sum(0);  // [nc]
       acc_c.sub_(shifted.unsqueeze(1) * (hrs_levels_ * wl_coef_sum_));
     }
   }
@@ -304,13 +351,13 @@ void CrossbarLayer::calibrate(const torch::Tensor& x_in, std::optional<double> i
   refresh_read_state();
   const int64_t n = x.size(0), chunk = chunk_rows(n, true);
   at::Generator gen = make_generator(derive_seed(opt_.seed, "read", opt_.layer_id, read_count_++), device_);
-  torch::Tensor partial = torch::empty({il_.n_slices * chunk, wl_.n_groups * map_.out_features},
+  torch::Tensor partial = torch::empty({il_.n_slices * chunk, wl_.n_adc_groups * map_.out_features},
                                        torch::TensorOptions().dtype(torch::kFloat32).device(device_));
   torch::Tensor level_sq = torch::zeros({map_.row_tiles, spec_.rows}, torch::TensorOptions().dtype(torch::kFloat64).device(device_));
   torch::Tensor unused;
   // The statistic keeps the running max, or an evenly strided sample of at most ~4M partial
   // sums for a quantile, so calibration stays within the memory bound too.
-  const double total = static_cast<double>(n) * il_.n_slices * map_.row_tiles * wl_.n_groups * map_.out_features;
+  const double total = static_cast<double>(n) * il_.n_slices * map_.row_tiles * wl_.n_adc_groups * map_.out_features;
   Calibration calib(chip_->adc().calibration_quantile(), static_cast<int64_t>(std::ceil(total / (1 << 22))));
   for (int64_t r0 = 0; r0 < n; r0 += chunk) {
     const int64_t nc = std::min(chunk, n - r0);
@@ -368,25 +415,20 @@ torch::Tensor CrossbarLayer::shortcut_product(const torch::Tensor& x_codes) cons
 
 // sum over inputs and slices of (DAC level)^2 per input row, padded to [T, R] (read energy).
 torch::Tensor CrossbarLayer::row_level_sq(const torch::Tensor& stored) const {
+  // Table over the stored codes lo .. hi (what the DACs see).
+  const int64_t lo = il_.code_min + il_.stored_offset, hi = il_.code_max + il_.stored_offset;
   if (!level_sq_lut_.defined()) {
-    const auto codes = torch::arange(int64_t{1} << spec_.input_bits, torch::TensorOptions().dtype(torch::kInt64).device(device_));
-    level_sq_lut_ = chip_->dac().level(input_digits(codes.unsqueeze(0), il_)).pow(2).sum(0).squeeze(0).to(torch::kFloat64);
+    const auto codes = torch::arange(lo, hi + 1, torch::TensorOptions().dtype(torch::kInt64).device(device_));
+    level_sq_lut_ = dac_levels(input_digits(codes.unsqueeze(0), il_)).pow(2).sum(0).squeeze(0).to(torch::kFloat64);
   }
-  torch::Tensor sums = level_sq_lut_.index({stored.to(torch::kInt64)}).sum(0);
+  torch::Tensor sums = level_sq_lut_.index({stored.to(torch::kInt64) - lo}).sum(0);
   const int64_t T = map_.row_tiles, R = spec_.rows;
   if (T * R > map_.in_features) sums = torch::constant_pad_nd(sums, {0, T * R - map_.in_features});
   return sums.view({T, R});
 }
 
 ActionCounts CrossbarLayer::count_actions(int64_t n, const torch::Tensor& level_sq) const {
-  ActionCounts c;
-  const int64_t S = il_.n_slices, A = map_.arrays_per_tile, T = map_.row_tiles;
-  c.n_inputs = n;
-  c.dac_conversions = n * S * map_.in_features * A;
-  c.array_activations = n * S * map_.n_arrays;
-  c.adc_conversions = n * S * T * wl_.n_groups * map_.out_features;
-  c.shift_adds = c.adc_conversions;
-  c.activations_per_array = torch::full({map_.n_arrays}, n * S, torch::kInt64);
+  ActionCounts c = cimkit::count_actions(map_, n);
   // sum over reads of V^2 G t: (volts per level)^2 * t_read * sum_i level_i^2 * G_row_i.
   const double v = chip_->dac().volts_per_level();
   const torch::Tensor e = torch::einsum("tr,tra->ta", {level_sq, row_g_sum_}) * (v * v * chip_->dac().t_read_s());
@@ -410,7 +452,7 @@ MvmResult CrossbarLayer::forward(const torch::Tensor& x_in, std::optional<double
   torch::Tensor level_sq = torch::zeros({map_.row_tiles, spec_.rows}, f64);
   at::Generator gen = make_generator(derive_seed(opt_.seed, "read", opt_.layer_id, read_count_++), device_);
   torch::Tensor partial;
-  if (!shortcut) partial = torch::empty({il_.n_slices * chunk, wl_.n_groups * out}, torch::TensorOptions().dtype(torch::kFloat32).device(device_));
+  if (!shortcut) partial = torch::empty({il_.n_slices * chunk, wl_.n_adc_groups * out}, torch::TensorOptions().dtype(torch::kFloat32).device(device_));
   for (int64_t r0 = 0; r0 < n; r0 += chunk) {
     const int64_t nc = std::min(chunk, n - r0);
     const torch::Tensor codes = chunk_codes(x, r0, nc, scale);                      // signed, int32

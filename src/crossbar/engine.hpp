@@ -53,6 +53,12 @@ class CrossbarLayer {
 
   // Reprograms every cell: fresh cycle-to-cycle draws, same device-to-device traits.
   void program();
+  // Moves the programmed layer to `chip`, which may differ from the current one only in what
+  // the cells do not hold: input bits and encoding, and the ADC (a precision change of act_bits
+  // or adc_bits, Chip::with_precision). The cells, their draws and their read conditions stay;
+  // the mapping, the ADC transfer and a calibrated range are redone. Error otherwise.
+  void retarget(std::shared_ptr<const Chip> chip);
+  const std::shared_ptr<const Chip>& chip() const { return chip_; }
   void set_time_since_program(double seconds);
   void set_temperature(double kelvin);                    // every array
   void set_temperature(const torch::Tensor& per_array_k); // [n_arrays]
@@ -89,7 +95,11 @@ class CrossbarLayer {
   void sliced_chunk(const torch::Tensor& stored, Mode mode, torch::Tensor& acc_c, torch::Tensor& level_sq,
                     torch::Tensor& partial, at::Generator& gen, Calibration* calib);
   void refresh_read_state();
+  void plan_layer();
   void update_transfer();
+  torch::Tensor subtract_pairs(const torch::Tensor& per_cell) const;
+  torch::Tensor add_pairs(const torch::Tensor& per_cell) const;
+  torch::Tensor dac_levels(const torch::Tensor& digits) const;
   ActionCounts count_actions(int64_t n, const torch::Tensor& row_level_sq) const;
   torch::Tensor shortcut_product(const torch::Tensor& x_codes) const;
   torch::Tensor row_level_sq(const torch::Tensor& stored) const;
@@ -122,10 +132,10 @@ class CrossbarLayer {
   torch::Tensor ref_noise_var_, ref_noise_std_;  // the same for reference cells, [T, R, A]
   double hrs_levels_ = 0.0;     // G_off / dG: the HRS current of one cell in level units
   double wl_coef_sum_ = 0.0;    // sum of the shift-add coefficients of the weight slices
-  torch::Tensor slice_weights_; // [S] float64: 2^(s * dac_bits)
+  torch::Tensor slice_coef_;    // [S] float64: shift-add weight of each input slice (signed)
   torch::Tensor row_g_sum_;  // [T, R, arrays_per_tile] siemens: conductance each row drives
   std::optional<double> calibrated_max_;
-  mutable torch::Tensor level_sq_lut_;  // [2^input_bits]: sum over slices of level^2 per code
+  mutable torch::Tensor level_sq_lut_;  // [codes]: sum over slices of level^2 per stored code
 };
 
 }  // namespace cimkit

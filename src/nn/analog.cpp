@@ -11,94 +11,6 @@
 
 namespace cimkit::nn {
 
-// ---- names and precision ---------------------------------------------------------------------
-
-LayerMode parse_layer_mode(const std::string& name, const std::string& key) {
-  if (name == "float") return LayerMode::Float;
-  if (name == "quantised" || name == "quantized" || name == "qat") return LayerMode::Quantised;
-  if (name == "analog") return LayerMode::Analog;
-  const std::vector<std::string> allowed = {"float", "quantised", "analog"};
-  throw Error(
-      fmt::format("{} = '{}' is not a layer mode; allowed: float, quantised (or quantized, "
-                  "qat), analog{}",
-                  key, name, did_you_mean_hint(name, allowed)));
-}
-
-std::string to_string(LayerMode mode) {
-  switch (mode) {
-    case LayerMode::Float:
-      return "float";
-    case LayerMode::Quantised:
-      return "quantised";
-    case LayerMode::Analog:
-      return "analog";
-  }
-  return "?";
-}
-
-void Precision::check(const std::string& key) const {
-  auto bad = [&](const char* what, int v, const char* allowed) {
-    throw Error(fmt::format("{}.{} = {}; allowed: {}", key, what, v, allowed));
-  };
-  if (weight_bits < 2 || weight_bits > 16)
-    bad("weight_bits", weight_bits, "2..16 (signed, sign included)");
-  if (act_bits < 1 || act_bits > 16) bad("act_bits", act_bits, "1..16");
-  if (adc_bits < 1 || adc_bits > 16) bad("adc_bits", adc_bits, "1..16");
-}
-
-std::string Precision::str() const {
-  return fmt::format("w{}a{}adc{}", weight_bits, act_bits, adc_bits);
-}
-
-// ---- context ---------------------------------------------------------------------------------
-
-AnalogContext::AnalogContext(std::shared_ptr<const Chip> chip, uint64_t seed)
-    : chip_(std::move(chip)), seed_(seed) {
-  if (!chip_) throw Error("AnalogContext needs a chip");
-  const ConfigNode resolved = chip_->resolved();
-  const ConfigNode* adc = resolved.find("adc");
-  if (adc && adc->has("range") && adc->find("range")->value() == "clipped" && adc->has("clip_k")) {
-    adc_clip_k_ = std::stod(adc->find("clip_k")->value());
-  }
-}
-
-std::shared_ptr<const Chip> AnalogContext::chip_for(const Precision& p, bool signed_input,
-                                                    bool ideal_cells) const {
-  p.check();
-  std::lock_guard<std::mutex> lock(mu_);
-  const auto key =
-      std::make_tuple(p.weight_bits, p.act_bits, p.adc_bits, signed_input, ideal_cells);
-  if (auto it = cache_.find(key); it != cache_.end()) return it->second;
-  ConfigNode node = chip_->resolved();
-  const SourceLoc loc{"<layer precision>", 0};
-  ConfigNode* xbar = node.find("crossbar");
-  xbar->set("weight_bits", ConfigNode::scalar(std::to_string(p.weight_bits), loc));
-  xbar->set("input_bits", ConfigNode::scalar(std::to_string(p.act_bits), loc));
-  xbar->set("input_encoding", ConfigNode::scalar(signed_input ? "offset" : "unsigned", loc));
-  // An ideal ADC has no resolution to set; a real one takes the layer's ADC bits.
-  ConfigNode* adc = node.find("adc");
-  if (adc && adc->has("bits"))
-    adc->set("bits", ConfigNode::scalar(std::to_string(p.adc_bits), loc));
-  if (ideal_cells) {
-    ConfigNode dev = ConfigNode::map(loc);
-    dev.set("impl", ConfigNode::scalar("ideal", loc));
-    node.set("device", dev);
-  }
-  auto chip = Chip::from_config(node, "chip");
-  cache_.emplace(key, chip);
-  return chip;
-}
-
-void AnalogContext::set_device_seed(uint64_t s) {
-  device_seed_ = s;
-  ++generation_;
-}
-
-void AnalogContext::set_operating(const OperatingConditions& op) {
-  operating_ = op;
-  ++generation_;
-}
-
 // ---- AnalogLayer -----------------------------------------------------------------------------
 
 void AnalogLayer::set_precision(const Precision& p) {
@@ -181,19 +93,68 @@ bool AnalogLayer::surrogate_active() const {
   return module && module->is_training();
 }
 
-bool AnalogLayer::engine_stale() const {
+torch::Tensor AnalogLayer::weight_matrix() const {
+  const torch::Tensor w = raw_matrix();
+  if (!fold_mean_.defined()) return w;
+  const int64_t per = w.size(1) / fold_std_.size(0);  // matrix rows are channel-major
+  return w / fold_std_.to(w.dtype()).repeat_interleave(per).unsqueeze(0);
+}
+
+void AnalogLayer::set_input_normalisation(const std::vector<double>& mean, const std::vector<double>& std) {
+  const int64_t c = input_channels(), n = static_cast<int64_t>(mean.size()), in = raw_matrix().size(1);
+  const bool fits = c > 0 ? n == c : n > 0 && in % n == 0;
+  if (!fits || std.size() != mean.size()) {
+    throw ShapeError(fmt::format("input normalisation: {} means and {} stds for a layer with {}", mean.size(),
+                                 std.size(), c > 0 ? fmt::format("{} input channels", c)
+                                                   : fmt::format("{} input features (channel-major)", in)));
+  }
+  if (signed_input()) {
+    throw Error("input normalisation folded into a layer whose inputs are signed: the folded layer reads "
+                "unsigned pixels (build it with signed_input false)");
+  }
+  for (double v : std) {
+    if (!(v > 0) || !std::isfinite(v)) throw Error(fmt::format("input normalisation: std {} is not positive", v));
+  }
+  fold_mean_ = torch::tensor(mean, torch::kFloat64).to(torch::kFloat32);
+  fold_std_ = torch::tensor(std, torch::kFloat64).to(torch::kFloat32);
+  engine_.reset();
+}
+
+torch::Tensor AnalogLayer::to_pixels(const torch::Tensor& x) const {
+  if (x.dim() == 2) {  // rows of a linear layer: features channel-major
+    const int64_t per = x.size(1) / fold_std_.size(0);
+    return x * fold_std_.repeat_interleave(per).unsqueeze(0) + fold_mean_.repeat_interleave(per).unsqueeze(0);
+  }
+  return x * fold_std_.view({1, -1, 1, 1}) + fold_mean_.view({1, -1, 1, 1});
+}
+
+torch::Tensor AnalogLayer::fold_correction() {
+  const torch::Tensor w_hat = weight_quantizer()->forward(weight_matrix());  // [out, in]
+  const int64_t per = w_hat.size(1) / fold_mean_.size(0);
+  return torch::mv(w_hat, fold_mean_.to(w_hat.dtype()).repeat_interleave(per));
+}
+
+bool AnalogLayer::cells_stale() const {
   if (!engine_) return true;
   const Programmed& p = programmed_;
-  if (p.precision != precision_ || p.generation != ctx_->generation()) return true;
+  if (p.precision.weight_bits != precision_.weight_bits || p.generation != ctx_->generation()) return true;
   auto* self = const_cast<AnalogLayer*>(this);
-  if (p.weight_version != static_cast<uint32_t>(self->weight_matrix()._version())) return true;
+  if (p.weight_version != static_cast<uint32_t>(self->raw_matrix()._version())) return true;
   const torch::Tensor& step = self->weight_quantizer()->step;
   if (step.defined() && p.step_version != static_cast<uint32_t>(step._version())) return true;
   return false;
 }
 
+void AnalogLayer::retarget_engine() {
+  if (programmed_.precision == precision_) return;
+  engine_->retarget(ctx_->chip_for(precision_, signed_input()));
+  programmed_.precision = precision_;
+  calibrated_ = false;
+}
+
 void AnalogLayer::program() {
-  if (engine_ && !engine_stale()) {
+  if (!cells_stale()) {
+    retarget_engine();
     engine_->program();
     return;
   }
@@ -215,10 +176,15 @@ void AnalogLayer::build_engine() {
   if (time_since_program_s_) o.operating.time_since_program_s = *time_since_program_s_;
   if (temperature_k_) o.operating.temperature_k = *temperature_k_;
   engine_ = std::make_shared<CrossbarLayer>(ctx_->chip_for(precision_, signed_input()), codes, o);
+  // Counts per array belong to one placement: a new one (other weight bits) starts them afresh.
+  if (counts_.activations_per_array.defined() &&
+      counts_.activations_per_array.numel() != engine_->mapping().n_arrays) {
+    reset_counts();
+  }
   if (temperature_per_array_.defined()) engine_->set_temperature(temperature_per_array_);
   programmed_.precision = precision_;
   programmed_.generation = ctx_->generation();
-  programmed_.weight_version = static_cast<uint32_t>(weight_matrix()._version());
+  programmed_.weight_version = static_cast<uint32_t>(raw_matrix()._version());
   const torch::Tensor& step = weight_quantizer()->step;
   programmed_.step_version = step.defined() ? static_cast<uint32_t>(step._version()) : 0;
   programmed_.codes = codes;
@@ -227,7 +193,11 @@ void AnalogLayer::build_engine() {
 }
 
 CrossbarLayer& AnalogLayer::engine() {
-  if (engine_stale()) build_engine();
+  if (cells_stale()) {
+    build_engine();
+  } else {
+    retarget_engine();
+  }
   return *engine_;
 }
 
@@ -248,100 +218,10 @@ torch::Tensor AnalogLayer::analog_read(const torch::Tensor& x_rows) {
   return y.to(x_rows.scalar_type());
 }
 
-// The chip in training, differentiable through the quantisers' straight-through estimators:
-// either the chip's own digital result with a straight-through backward (SurrogateAdc::Chip), or
-// paper 003 eq. 2–3 on every row tile of `rows` inputs with the ADC's straight-through floor
-// (SurrogateAdc::Tile). x_hat: fake-quantised input rows [n, in] (code · s_x + β).
-torch::Tensor AnalogLayer::analog_surrogate(const torch::Tensor& x_hat) {
-  if (!ctx_) throw Error("analog layer has no chip: call Network::set_context before analog mode");
-  Quantizer& wq = weight_quantizer();
-  Quantizer& xq = input_quantizer();
-  const torch::Tensor w = weight_matrix();
-  torch::Tensor w_hat = wq->forward(w);  // code · s_w
-  // Scales (differentiable for learned steps) that turn fake-quantised values into codes.
-  torch::Tensor s_w, s_x, beta;
-  if (wq->step.defined()) {
-    s_w = wq->effective_step().reshape({-1, 1});
-  } else {
-    s_w =
-        minmax_scale(w.detach(), precision_.weight_bits, true, wq->options.channels() > 0 ? 0 : -1)
-            .reshape({-1, 1});
-  }
-  if (xq->step.defined()) {
-    s_x = xq->effective_step().reshape({1});
-    if (xq->offset.defined()) beta = xq->offset;
-  } else {  // min-max: the largest |x̂| is the largest |x| (the top code is exact)
-    s_x = minmax_scale(x_hat.detach(), precision_.act_bits, signed_input()).reshape({1});
-  }
-  torch::Tensor w_code = w_hat / s_w;                                    // [out, in]
-  torch::Tensor x_code = (beta.defined() ? x_hat - beta : x_hat) / s_x;  // [n, in]
-  const AnalogTraining& tr = ctx_->training;
-  const double wmax = std::ldexp(1.0, precision_.weight_bits - 1) - 1;
-  if (tr.weight_noise > 0) {
-    w_code = w_code + torch::randn_like(w_code) * (tr.weight_noise * wmax);
-  }
-  torch::Tensor acc;  // [n, out] in code units
-  if (tr.adc_model == SurrogateAdc::Chip) {
-    const torch::Tensor y_lin = torch::matmul(x_code, w_code.t());
-    acc = y_lin;
-    if (tr.adc_in_loop) {
-      torch::Tensor y_chip;
-      {
-        torch::NoGradGuard no_grad;
-        const QuantRange xr = xq->range();
-        const double x_lo =
-            xq->step.defined()
-                ? -xr.q_n
-                : (signed_input() ? -(std::ldexp(1.0, precision_.act_bits - 1) - 1) : 0.0);
-        const double x_hi = xq->step.defined()
-                                ? xr.q_p
-                                : (signed_input() ? std::ldexp(1.0, precision_.act_bits - 1) - 1
-                                                  : std::ldexp(1.0, precision_.act_bits) - 1);
-        CrossbarLayer::Options o;
-        o.integer_codes = true;
-        CrossbarLayer replica(ctx_->chip_for(precision_, signed_input(), /*ideal_cells=*/true),
-                              torch::round(w_code.detach()).clamp(-wmax, wmax), o);
-        const torch::Tensor xi = torch::round(x_code.detach()).clamp(x_lo, x_hi);
-        replica.calibrate(xi);  // no-op unless the ADC range is calibrated
-        y_chip = replica.forward(xi).y_int.to(y_lin.scalar_type());
-      }
-      acc = y_chip + (y_lin - y_lin.detach());  // chip value forward, straight-through backward
-    }
-    if (tr.output_noise > 0) acc = acc + torch::randn_like(acc) * tr.output_noise;
-    torch::Tensor y = acc * (s_x * s_w.reshape({1, -1}));
-    if (beta.defined()) y = y + beta * w_hat.sum(1).reshape({1, -1});
-    return y;
-  }
-  const int64_t M = ctx_->base_chip()->spec().rows;
-  double step = 0;
-  if (tr.adc_in_loop && ctx_->base_chip()->adc().bits() > 0) {
-    const double x_top = signed_input() ? std::ldexp(1.0, precision_.act_bits - 1)
-                                        : std::ldexp(1.0, precision_.act_bits) - 1;
-    step = 2.0 * static_cast<double>(M) * x_top * wmax /
-           (std::ldexp(1.0, precision_.adc_bits) * ctx_->adc_clip_k());
-  }
-  const double n_a = -std::ldexp(1.0, precision_.adc_bits - 1),
-               p_a = std::ldexp(1.0, precision_.adc_bits - 1) - 1;
-  // Row tiles as views (split's backward concatenates the tiles' gradients into one tensor).
-  const auto x_tiles = x_code.split(M, 1);
-  const auto w_tiles = w_code.split(M, 1);
-  for (size_t t = 0; t < x_tiles.size(); ++t) {
-    torch::Tensor partial = torch::matmul(x_tiles[t], w_tiles[t].t());  // [n, out]
-    if (tr.output_noise > 0) {
-      partial = partial + torch::randn_like(partial) * (tr.output_noise * (step > 0 ? step : 1.0));
-    }
-    if (step > 0) partial = ste_floor(torch::clamp(partial / step, n_a, p_a)) * step;
-    acc = acc.defined() ? acc + partial : partial;
-  }
-  torch::Tensor y = acc * (s_x * s_w.reshape({1, -1}));
-  if (beta.defined()) y = y + beta * w_hat.sum(1).reshape({1, -1});
-  return y;
-}
-
 torch::Tensor AnalogLayer::matmul_rows(const torch::Tensor& x_rows) {
   switch (mode_) {
     case LayerMode::Float:
-      return torch::matmul(x_rows, weight_matrix().t());
+      return torch::matmul(x_rows, raw_matrix().t());
     case LayerMode::Quantised:
       return torch::matmul(input_quantizer()->forward(x_rows),
                            weight_quantizer()->forward(weight_matrix()).t());

@@ -48,19 +48,8 @@ enum class LayerMode { Float, Quantised, Analog };
 LayerMode parse_layer_mode(const std::string& name, const std::string& key = "mode");
 std::string to_string(LayerMode mode);
 
-// Per-layer precision. weight_bits is the signed width (sign included, ≥ 2); act_bits the input
-// code width; adc_bits the ADC resolution. Ranges checked by check() (cimkit::Error naming `key`).
-struct Precision {
-  int weight_bits = 8;
-  int act_bits = 8;
-  int adc_bits = 8;
-  void check(const std::string& key = "precision") const;
-  bool operator==(const Precision& o) const {
-    return weight_bits == o.weight_bits && act_bits == o.act_bits && adc_bits == o.adc_bits;
-  }
-  bool operator!=(const Precision& o) const { return !(*this == o); }
-  std::string str() const;  // "w8a8adc8"
-};
+// Per-layer precision (crossbar/precision.hpp): applied to the chip by Chip::with_precision.
+using cimkit::Precision;
 
 // Analog-mode training: the surrogate's ADC and noise injection (ignored at evaluation).
 // How the training surrogate models the ADC.
@@ -70,9 +59,11 @@ struct Precision {
 //         bit-sliced chip whose ADC is lossless costs nothing and a lossy one shows its real
 //         error; the backward pass is straight-through (∂y/∂codes of the exact product x̄·w̄).
 //   tile  paper 003 eq. 2–3 as written: each row tile's un-sliced partial sum of codes goes
-//         through a signed ADC with step Δ_a = 2M(2^b_x − 1)(2^(b_w−1) − 1)/(2^b_a·k) and a
-//         straight-through floor. This is RAOQ's model of arrays whose cells and DACs hold whole
-//         codes; on a bit-sliced chip it is far coarser than the chip.
+//         through one signed ADC per column, the chip's ADC asked for its transfer (Adc::transfer)
+//         at the tile's full scale M(2^b_x − 1)(2^(b_w−1) − 1): with a clipped range that is
+//         Δ_a = 2M(2^b_x − 1)(2^(b_w−1) − 1)/(2^b_a·k), eq. 3, and the ADC's rounding (floor in
+//         eq. 2), with a straight-through gradient. This is RAOQ's model of arrays whose cells and
+//         DACs hold whole codes; on a bit-sliced chip it is far coarser than the chip.
 enum class SurrogateAdc { Chip, Tile };
 
 struct AnalogTraining {
@@ -90,9 +81,9 @@ class AnalogContext {
   explicit AnalogContext(std::shared_ptr<const Chip> chip, uint64_t seed = 0);
 
   const std::shared_ptr<const Chip>& base_chip() const { return chip_; }
-  // The base chip with crossbar.weight_bits/input_bits, adc.bits and (for signed inputs)
-  // crossbar.input_encoding = offset set from `p`, and with ideal cells when `ideal_cells`
-  // (the training surrogate's replica); cached per (p, signed_input, ideal_cells).
+  // The base chip at precision `p` (Chip::with_precision: weight and input bits, the ADC's
+  // resolution, the encoding signed inputs need), with ideal cells when `ideal_cells` (the
+  // training surrogate's replica); cached per (p, signed_input, ideal_cells).
   std::shared_ptr<const Chip> chip_for(const Precision& p, bool signed_input, bool ideal_cells = false) const;
 
   uint64_t seed() const { return seed_; }
@@ -106,11 +97,8 @@ class AnalogContext {
   const OperatingConditions& operating() const { return operating_; }
 
   AnalogTraining training;
-  // k of paper 003 eq. 3: the chip ADC's clip factor when its range is `clipped`, else 1.
-  double adc_clip_k() const { return adc_clip_k_; }
 
  private:
-  double adc_clip_k_ = 1.0;
   std::shared_ptr<const Chip> chip_;
   uint64_t seed_ = 0, device_seed_ = 0, generation_ = 1;
   OperatingConditions operating_;
@@ -136,11 +124,26 @@ class AnalogLayer {
   void set_layer_id(uint64_t id) { layer_id_ = id; }
   uint64_t layer_id() const { return layer_id_; }
 
-  // The weight as a matrix [out, in·k·k] (what the arrays hold).
-  virtual torch::Tensor weight_matrix() const = 0;
+  // The weight parameter as a matrix [out, in·k·k] (a view: it shares the parameter's version).
+  virtual torch::Tensor raw_matrix() const = 0;
+  // The matrix the arrays hold: raw_matrix(), with the dataset normalisation folded in when
+  // set_input_normalisation() was called (columns divided by their channel's std).
+  torch::Tensor weight_matrix() const;
+
+  // Folds the dataset normalisation x = (pixel - mean_c) / std_c into this layer (the network's
+  // first): outside float mode the layer un-normalises its input back to pixels in [0, 1] (what a
+  // real chip is fed: unsigned pixel codes, no input offset), holds W' = W / std_c, and subtracts
+  // Ŵ'·mean digitally; zero padding of the normalised image becomes padding with the mean
+  // pixel. In exact arithmetic this is the same function as the unfolded layer. One value per
+  // input channel; the layer's inputs must then be unsigned (signed_input() false).
+  void set_input_normalisation(const std::vector<double>& mean, const std::vector<double>& std);
+  bool folds_normalisation() const { return fold_mean_.defined(); }
   virtual std::string kind() const = 0;  // "linear" or "conv2d"
   // Whether the layer's input may be negative (then signed input codes are used).
   virtual bool signed_input() const = 0;
+  // Input channels of a conv; 0 for a linear layer (a flattened [C, H, W] image: any C that
+  // divides in_features).
+  virtual int64_t input_channels() const = 0;
 
   // Programs the weights onto the chip now; when they are already programmed and nothing changed,
   // reprograms the same cells (fresh cycle-to-cycle draws, same device-to-device traits).
@@ -161,7 +164,8 @@ class AnalogLayer {
   int64_t last_vectors_per_sample() const { return last_vectors_; }
   const std::vector<int64_t>& last_input_shape() const { return last_input_shape_; }
 
-  // Action counts accumulated by analog-mode reads since the last reset.
+  // Action counts accumulated by analog-mode reads since the last reset (or since a precision
+  // change moved the layer onto a different number of arrays).
   const ActionCounts& counts() const { return counts_; }
   void reset_counts() { counts_ = ActionCounts{}; }
 
@@ -196,13 +200,23 @@ class AnalogLayer {
   torch::Tensor analog_surrogate(const torch::Tensor& x_hat_rows);
   // The weight quantiser's symmetric settings follow precision_ (called by set_precision).
   void apply_precision();
-  bool engine_stale() const;
+  // The programmed cells no longer hold this layer's weight codes (weights, weight step, weight
+  // bits or the context changed): the engine must be rebuilt.
+  bool cells_stale() const;
   void build_engine();
+  // After a change of act_bits or adc_bits only: moves the engine to the new chip, cells kept.
+  void retarget_engine();
   // Analog mode, training, gradients on: the differentiable surrogate replaces the chip read.
   bool surrogate_active() const;
+  // With a folded normalisation: pixels from normalised values, per channel ([n, C, ...] or rows
+  // [n, in] for a linear layer), and the digital correction Ŵ'·mean [out] of the quantised
+  // folded weights (differentiable when gradients are on).
+  torch::Tensor to_pixels(const torch::Tensor& x) const;
+  torch::Tensor fold_correction();
 
   LayerMode mode_ = LayerMode::Float;
   Precision precision_;
+  torch::Tensor fold_mean_, fold_std_;  // [C] float32, undefined unless folded
   std::shared_ptr<AnalogContext> ctx_;
   uint64_t layer_id_ = 0;
   std::shared_ptr<CrossbarLayer> engine_;  // shared_ptr: Cloneable copies, and clone() calls reset(), which drops it
@@ -253,9 +267,10 @@ class AnalogLinearImpl : public torch::nn::Cloneable<AnalogLinearImpl>, public A
   torch::Tensor forward(const torch::Tensor& x);
   void pretty_print(std::ostream& stream) const override;
 
-  torch::Tensor weight_matrix() const override { return weight; }
+  torch::Tensor raw_matrix() const override { return weight; }
   std::string kind() const override { return "linear"; }
   bool signed_input() const override { return options.signed_input(); }
+  int64_t input_channels() const override { return 0; }
   Quantizer& weight_quantizer() override { return wq; }
   Quantizer& input_quantizer() override { return xq; }
 
@@ -294,9 +309,10 @@ class AnalogConv2dImpl : public torch::nn::Cloneable<AnalogConv2dImpl>, public A
   torch::Tensor forward(const torch::Tensor& x);
   void pretty_print(std::ostream& stream) const override;
 
-  torch::Tensor weight_matrix() const override { return weight.reshape({weight.size(0), -1}); }
+  torch::Tensor raw_matrix() const override { return weight.reshape({weight.size(0), -1}); }
   std::string kind() const override { return "conv2d"; }
   bool signed_input() const override { return options.signed_input(); }
+  int64_t input_channels() const override { return options.in_channels(); }
   Quantizer& weight_quantizer() override { return wq; }
   Quantizer& input_quantizer() override { return xq; }
 

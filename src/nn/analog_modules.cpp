@@ -72,10 +72,13 @@ torch::Tensor AnalogLinearImpl::forward(const torch::Tensor& x) {
                                  options.in_features(), options.in_features(),
                                  fmt::join(x.sizes(), ", ")));
   }
-  const torch::Tensor rows = vec ? x.unsqueeze(0) : x;
+  torch::Tensor rows = vec ? x.unsqueeze(0) : x;
   last_vectors_ = 1;
   last_input_shape_ = {options.in_features()};
+  const bool fold = folds_normalisation() && mode_ != LayerMode::Float;
+  if (fold) rows = to_pixels(rows);
   torch::Tensor y = matmul_rows(rows);
+  if (fold) y = y - fold_correction().unsqueeze(0);
   if (bias.defined()) y = y + bias;
   return vec ? y.squeeze(0) : y;
 }
@@ -137,14 +140,26 @@ torch::Tensor AnalogConv2dImpl::forward(const torch::Tensor& x) {
   }
   last_vectors_ = h_out * w_out;
   last_input_shape_ = {x.size(1), x.size(2), x.size(3)};
+  // A folded normalisation (set_input_normalisation): the image back in pixels, zero padding of
+  // the normalised image made explicit as padding with the mean pixel.
+  const bool fold = folds_normalisation() && mode_ != LayerMode::Float;
+  int64_t pad = o.padding();
+  torch::Tensor src = x;
+  if (fold) {
+    src = to_pixels(pad > 0 ? F::pad(x, F::PadFuncOptions({pad, pad, pad, pad})) : x);
+    pad = 0;
+  }
   auto conv = [&](const torch::Tensor& in, const torch::Tensor& w) {
-    return F::conv2d(in, w,
-                     F::Conv2dFuncOptions().bias(bias).stride(o.stride()).padding(o.padding()));
+    return F::conv2d(in, w, F::Conv2dFuncOptions().bias(bias).stride(o.stride()).padding(pad));
   };
   switch (mode_) {
     case LayerMode::Float:
       return conv(x, weight);
     case LayerMode::Quantised:
+      if (fold) {
+        return conv(xq->forward(src), wq->forward(weight_matrix()).view_as(weight)) -
+               fold_correction().reshape({1, -1, 1, 1});
+      }
       return conv(xq->forward(x), wq->forward(weight));
     case LayerMode::Analog:
       break;
@@ -154,14 +169,14 @@ torch::Tensor AnalogConv2dImpl::forward(const torch::Tensor& x) {
   // as in quantised mode).
   const int64_t n = x.size(0);
   const bool surrogate = surrogate_active();
-  const torch::Tensor src = surrogate ? xq->forward(x) : x;
-  torch::Tensor cols =
-      F::unfold(src, F::UnfoldFuncOptions({k, k}).padding(o.padding()).stride(o.stride()));
+  const torch::Tensor read = surrogate ? xq->forward(src) : src;
+  torch::Tensor cols = F::unfold(read, F::UnfoldFuncOptions({k, k}).padding(pad).stride(o.stride()));
   torch::Tensor rows = cols.transpose(1, 2).reshape({-1, cols.size(1)});
   torch::Tensor y = surrogate ? analog_surrogate(rows) : matmul_rows(rows);  // [n·L, out]
   y = y.reshape({n, h_out * w_out, o.out_channels()})
           .transpose(1, 2)
           .reshape({n, o.out_channels(), h_out, w_out});
+  if (fold) y = y - fold_correction().reshape({1, -1, 1, 1});
   if (bias.defined()) y = y + bias.reshape({1, -1, 1, 1});
   return y;
 }

@@ -41,14 +41,14 @@ struct Layers {
                             .precision(first ? edge() : o.precision)
                             .quant(o.quant)
                             .per_channel(o.per_channel)
-                            .signed_input(first));
+                            .signed_input(first && !o.folds_normalisation()));
   }
   AnalogLinear linear(int64_t in, int64_t out, bool first, bool last) const {
     return AnalogLinear(AnalogLinearOptions(in, out)
                             .precision(first || last ? edge() : o.precision)
                             .quant(o.quant)
                             .per_channel(o.per_channel)
-                            .signed_input(first));
+                            .signed_input(first && !o.folds_normalisation()));
   }
 };
 
@@ -317,7 +317,7 @@ void check_options(const ZooOptions& o) {
   }
   o.precision.check("model");
   const int first_act_bits = o.first_last_bits > 0 ? o.first_last_bits : o.precision.act_bits;
-  if (first_act_bits < 2) {
+  if (first_act_bits < 2 && !o.folds_normalisation()) {
     throw Error(
         fmt::format("model.act_bits = {}: the first layer's inputs are signed (normalised "
                     "images) and need at least 2 bits; set model.first_last_bits >= 2",
@@ -344,7 +344,8 @@ Schema ZooOptions::schema() {
   s.integer("act_bits", "Input (activation) code width of the analog layers")
       .range(1, 16)
       .def(int64_t{8});
-  s.integer("adc_bits", "ADC resolution of every analog layer").range(1, 16).def(int64_t{8});
+  s.integer("adc_bits", "ADC resolution of every analog layer; 0: the chip's (chip.adc.bits). A chip whose ADC has no "
+            "resolution (adc.ideal) takes 0 only").range(0, 16).def(int64_t{0});
   s.integer("first_last_bits",
             "Weight and activation bits of the first and last analog layers (the papers keep them "
             "at 8); 0 = same as weight_bits / act_bits. ADC bits are adc_bits")
@@ -355,6 +356,11 @@ Schema ZooOptions::schema() {
            "min-max, LSQ or LSQ+")
       .def(std::string("lsq"));
   s.boolean("per_channel", "One weight step per output channel (else one per layer)").def(false);
+  s.choice("first_layer_input", {"pixels", "normalised"},
+           "What the first layer's arrays are fed outside float mode: pixels = unsigned pixel codes, as a real chip "
+           "sees them (the dataset normalisation folded into the first layer's weights and a digital correction); "
+           "normalised = the signed normalised image through the chip's signed input encoding (crossbar.input_encoding)")
+      .def(std::string("pixels"));
   return s;
 }
 
@@ -371,7 +377,7 @@ ZooOptions ZooOptions::from_params(const Params& p) {
            "1 is not allowed (signed weights need at least 2 bits); allowed: 0 "
            "(same as the other layers) or an integer in [2, 16]");
   }
-  if (o.first_last_bits == 0 && o.precision.act_bits < 2) {
+  if (o.first_last_bits == 0 && o.precision.act_bits < 2 && p.get_string("first_layer_input") == "normalised") {
     p.fail("act_bits",
            "the first layer's inputs are signed (normalised images) and need at least "
            "2 bits; raise act_bits or set first_last_bits >= 2");
@@ -382,6 +388,7 @@ ZooOptions ZooOptions::from_params(const Params& p) {
             : q == "lsq"    ? QuantMode::lsq
                             : QuantMode::lsqplus;
   o.per_channel = p.get_bool("per_channel");
+  o.fold_normalisation = p.get_string("first_layer_input") == "pixels";
   return o;
 }
 
@@ -391,7 +398,28 @@ const std::vector<std::string>& zoo_names() {
   return kNames;
 }
 
+static std::shared_ptr<Network> build_model(const ZooOptions& o);
+
+void ZooOptions::resolve_adc_bits(const Chip& chip, const Params* model_params) {
+  const int chip_bits = chip.adc().bits();
+  if (precision.adc_bits == 0) {
+    precision.adc_bits = chip_bits;
+  } else if (!chip.adc().has_resolution()) {
+    const std::string msg = fmt::format("{} bits asked for, but the chip's ADC ({}) has no resolution to set; leave "
+                                        "model.adc_bits at 0 (the chip's) or use chip.adc.impl: linear",
+                                        precision.adc_bits, "adc.ideal");
+    if (model_params) model_params->fail("adc_bits", msg);
+    throw Error("model.adc_bits: " + msg);
+  }
+}
+
 std::shared_ptr<Network> make_model(const ZooOptions& o) {
+  std::shared_ptr<Network> net = build_model(o);
+  if (o.folds_normalisation()) net->analog_layers().front().layer->set_input_normalisation(o.input_mean, o.input_std);
+  return net;
+}
+
+static std::shared_ptr<Network> build_model(const ZooOptions& o) {
   check_options(o);
   const std::string& n = o.name;
   if (n == "mlp") return std::make_shared<Mlp>(o);

@@ -38,6 +38,16 @@ struct ZooOptions {
                                      // layers; 0 = same as `precision`
   QuantMode quant = QuantMode::lsq;  // quantiser of weights and activations
   bool per_channel = false;          // one weight step per output channel
+  // The first layer reads unsigned pixels: the dataset normalisation (input_mean / input_std per
+  // channel, from the dataset like in_channels) folded into it (AnalogLayer::set_input_normalisation).
+  // Without statistics, or when false, the first layer reads the normalised image, signed.
+  bool fold_normalisation = true;
+  std::vector<double> input_mean, input_std;
+  bool folds_normalisation() const { return fold_normalisation && !input_mean.empty(); }
+  // precision.adc_bits 0 (model.adc_bits not given) becomes the chip's ADC resolution; a model
+  // that asks for bits on a chip whose ADC has none is an error (pointing at model.adc_bits in
+  // `model_params` when given). One source of truth: the layers then carry their real bits.
+  void resolve_adc_bits(const Chip& chip, const Params* model_params = nullptr);
 
   // The `model:` section of a run config (name, width, weight_bits, act_bits, adc_bits,
   // first_last_bits, quant, per_channel). in_channels / image_size / n_classes are not config

@@ -31,7 +31,7 @@ TEST(Adc, SurveyRuleBits) {
 
 TEST(Adc, FullScaleIsLosslessAtSurveyBits) {
   const auto adc = make_adc("impl: linear\nbits: 8\n");
-  const AdcTransfer t = adc.object->transfer(128.0, std::nullopt);
+  const AdcTransfer t = adc.object->transfer(128.0, false, std::nullopt);
   EXPECT_EQ(t.step, 1.0);
   EXPECT_TRUE(t.lossless_for_integers(128.0));
   const auto y = torch::arange(0, 129, torch::kFloat32);
@@ -40,7 +40,7 @@ TEST(Adc, FullScaleIsLosslessAtSurveyBits) {
 
 TEST(Adc, FullScaleDropsLowBitsBelowSurveyBits) {
   const auto adc = make_adc("impl: linear\nbits: 6\n");
-  const AdcTransfer t = adc.object->transfer(128.0, std::nullopt);  // n = 8 bits -> step 4
+  const AdcTransfer t = adc.object->transfer(128.0, false, std::nullopt);  // n = 8 bits -> step 4
   EXPECT_EQ(t.step, 4.0);
   EXPECT_FALSE(t.lossless_for_integers(128.0));
   const auto y = torch::tensor({0.f, 1.f, 2.f, 3.f, 6.f, 10.f, 128.f, 1000.f});
@@ -52,7 +52,7 @@ TEST(Adc, FullScaleDropsLowBitsBelowSurveyBits) {
 
 TEST(Adc, FullScaleAboveSurveyBitsUsesFractionalSteps) {
   const auto adc = make_adc("impl: linear\nbits: 10\n");
-  const AdcTransfer t = adc.object->transfer(128.0, std::nullopt);  // n = 8 -> step 1/4
+  const AdcTransfer t = adc.object->transfer(128.0, false, std::nullopt);  // n = 8 -> step 1/4
   EXPECT_EQ(t.step, 0.25);
   EXPECT_TRUE(t.lossless_for_integers(128.0));
   EXPECT_FLOAT_EQ(adc_convert(torch::tensor({3.3f}), t).item<float>(), 3.25f);
@@ -60,7 +60,7 @@ TEST(Adc, FullScaleAboveSurveyBitsUsesFractionalSteps) {
 
 TEST(Adc, FloorRoundingAndNegativeSaturation) {
   const auto adc = make_adc("impl: linear\nbits: 6\nrounding: floor\n");
-  const AdcTransfer t = adc.object->transfer(128.0, std::nullopt);
+  const AdcTransfer t = adc.object->transfer(128.0, false, std::nullopt);
   const auto y = torch::tensor({-3.f, 3.f, 7.9f, 8.f, 1000.f});
   const auto expect = torch::tensor({0.f, 0.f, 4.f, 8.f, 252.f});
   EXPECT_TRUE(torch::equal(adc_convert(y, t), expect)) << adc_convert(y, t);
@@ -68,7 +68,7 @@ TEST(Adc, FloorRoundingAndNegativeSaturation) {
 
 TEST(Adc, ClippedFollowsPaper003Eq3) {
   const auto adc = make_adc("impl: linear\nbits: 4\nrange: clipped\nclip_k: 4\n");
-  const AdcTransfer t = adc.object->transfer(512.0, std::nullopt);
+  const AdcTransfer t = adc.object->transfer(512.0, false, std::nullopt);
   EXPECT_DOUBLE_EQ(t.step, 512.0 / (16.0 * 4.0));  // FS / (2^b k)
   EXPECT_EQ(t.code_max, 15.0);
   // Everything above 15 steps = 120 clips.
@@ -79,13 +79,13 @@ TEST(Adc, CalibratedNeedsAStatistic) {
   const auto adc = make_adc("impl: linear\nbits: 4\nrange: calibrated\ncalibration_percentile: 99\n");
   EXPECT_TRUE(adc.object->needs_calibration());
   EXPECT_DOUBLE_EQ(adc.object->calibration_quantile(), 0.99);
-  EXPECT_THROW(adc.object->transfer(512.0, std::nullopt), Error);
-  EXPECT_DOUBLE_EQ(adc.object->transfer(512.0, 30.0).step, 2.0);  // 30 / (2^4 - 1)
+  EXPECT_THROW(adc.object->transfer(512.0, false, std::nullopt), Error);
+  EXPECT_DOUBLE_EQ(adc.object->transfer(512.0, false, 30.0).step, 2.0);  // 30 / (2^4 - 1)
 }
 
 TEST(Adc, IdealPassesThrough) {
   const auto adc = make_adc("impl: ideal\n");
-  const AdcTransfer t = adc.object->transfer(128.0, std::nullopt);
+  const AdcTransfer t = adc.object->transfer(128.0, false, std::nullopt);
   EXPECT_FALSE(t.quantises());
   const auto y = torch::tensor({0.3f, -1.7f, 1e6f});
   EXPECT_TRUE(torch::equal(adc_convert(y, t), y));
@@ -112,4 +112,52 @@ TEST(Dac, LinearLevelsAndUnits) {
   EXPECT_DOUBLE_EQ(dac.object->volts_per_level(), 0.1);
   EXPECT_DOUBLE_EQ(dac.object->t_read_s(), 50e-9);
   EXPECT_TRUE(torch::equal(dac.object->level(torch::tensor({0, 3})), torch::tensor({0.f, 3.f})));
+}
+
+// Paper 003 eq. 2: one signed ADC per column, codes -2^(b-1) .. 2^(b-1)-1 over [-FS, FS].
+TEST(Adc, SignedFullScaleSpendsOneBitOnTheSign) {
+  const auto adc = make_adc("impl: linear\nbits: 9\n");
+  const AdcTransfer t = adc.object->transfer(255.0, true, std::nullopt);  // 8 magnitude bits + sign
+  EXPECT_DOUBLE_EQ(t.step, 1.0);
+  EXPECT_EQ(t.code_min, -256.0);
+  EXPECT_EQ(t.code_max, 255.0);
+  EXPECT_TRUE(t.lossless_for_integers(255.0, true));
+  EXPECT_FALSE(t.lossless_for_integers(256.0, true));
+  // The same 9 bits unsigned would be lossless for [0, 511]; signed at 8 bits they are not.
+  const AdcTransfer t8 = adc.object->with_bits(8)->transfer(255.0, true, std::nullopt);
+  EXPECT_DOUBLE_EQ(t8.step, 2.0);
+  EXPECT_FALSE(t8.lossless_for_integers(255.0, true));
+  const auto y = torch::tensor({-255.f, -3.f, 3.f, 255.f});
+  EXPECT_TRUE(torch::equal(adc_convert(y, t), y));
+  EXPECT_EQ(lossless_adc_bits(255, 1, 1, true), 9);
+}
+
+TEST(Adc, SignedClippedIsPaper003Eq3) {
+  const auto adc = make_adc("impl: linear\nbits: 4\nrange: clipped\nclip_k: 4\nrounding: floor\n");
+  const AdcTransfer t = adc.object->transfer(512.0, true, std::nullopt);
+  EXPECT_DOUBLE_EQ(t.step, 2 * 512.0 / (16.0 * 4.0));  // 2 FS / (2^b k)
+  EXPECT_EQ(t.code_min, -8.0);
+  EXPECT_EQ(t.code_max, 7.0);
+  EXPECT_DOUBLE_EQ(adc.object->clip_factor(), 4.0);
+  // Floor toward -inf and saturation on both sides.
+  const auto y = torch::tensor({-1000.f, -1.f, 15.f, 1000.f});
+  const auto expect = torch::tensor({-128.f, -16.f, 0.f, 112.f});
+  EXPECT_TRUE(torch::equal(adc_convert(y, t), expect)) << adc_convert(y, t);
+}
+
+TEST(Adc, WithBitsChangesOnlyTheResolution) {
+  const auto adc = make_adc("impl: linear\nbits: 8\nrange: clipped\nclip_k: 2\n");
+  const auto six = adc.object->with_bits(6);
+  EXPECT_EQ(six->bits(), 6);
+  EXPECT_EQ(adc.object->bits(), 8);  // the original is untouched
+  EXPECT_DOUBLE_EQ(six->transfer(100.0, false, std::nullopt).step, 100.0 / (64.0 * 2.0));
+  EXPECT_THROW(adc.object->with_bits(0), Error);
+  const auto ideal = make_adc("impl: ideal\n");
+  EXPECT_FALSE(ideal.object->has_resolution());
+  try {
+    ideal.object->with_bits(6);
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("chip.adc.impl: linear"), std::string::npos) << e.what();
+  }
 }

@@ -15,9 +15,13 @@ struct ExactCase {
   int64_t rows, cols;
   int cell_bits, dac_bits, weight_bits, input_bits;
   std::string scheme;
-  std::string inputs;  // unsigned | offset
+  std::string inputs;  // unsigned | offset | two_phase | bipolar
   int64_t tiles;       // row tiles (the last one partly filled)
   std::string path;    // integer_sliced | integer_shortcut | conductance_cancelled | conductance_reference
+  std::string subtract = "digital";  // digital | analog (differential pairs before one signed ADC)
+  bool signed_sums() const { return subtract == "analog" || inputs == "bipolar"; }
+  bool signed_inputs() const { return inputs != "unsigned"; }
+  bool symmetric_inputs() const { return inputs == "two_phase" || inputs == "bipolar"; }
 };
 
 std::string case_name(const ::testing::TestParamInfo<ExactCase>& info) {
@@ -25,7 +29,7 @@ std::string case_name(const ::testing::TestParamInfo<ExactCase>& info) {
   return "R" + std::to_string(c.rows) + "C" + std::to_string(c.cols) + "_cell" + std::to_string(c.cell_bits) +
          "_dac" + std::to_string(c.dac_bits) + "_w" + std::to_string(c.weight_bits) + "x" +
          std::to_string(c.input_bits) + "_" + c.scheme + "_" + c.inputs + "_tiles" + std::to_string(c.tiles) +
-         "_" + c.path;
+         "_" + c.path + "_" + c.subtract;
 }
 
 std::string chip_yaml(const ExactCase& c) {
@@ -35,11 +39,11 @@ std::string chip_yaml(const ExactCase& c) {
          ", input_bits: " + std::to_string(c.input_bits) + ", weight_scheme: " + c.scheme +
          ", input_encoding: " + c.inputs + ", path: " + (conductance ? "conductance" : "integer") +
          ", baseline: " + (c.path == "conductance_reference" ? "reference_column" : "cancelled") +
-         ", lossless_shortcut: " + (c.path == "integer_shortcut" ? "true" : "false") + "}\n"
+         ", lossless_shortcut: " + (c.path == "integer_shortcut" ? "true" : "false") + ", subtract: " + c.subtract + "}\n"
          "device: {impl: ideal, g_on_us: 38.5, g_off_us: 5}\n"
          "dac: {impl: linear, bits: " + std::to_string(c.dac_bits) + "}\n"
          "adc: {impl: linear, range: full_scale, bits: " +
-         std::to_string(lossless_adc_bits(static_cast<int>(c.rows), c.dac_bits, c.cell_bits)) + "}\n";
+         std::to_string(lossless_adc_bits(static_cast<int>(c.rows), c.dac_bits, c.cell_bits, c.signed_sums())) + "}\n";
 }
 
 class Exact : public ::testing::TestWithParam<ExactCase> {};
@@ -50,8 +54,9 @@ TEST_P(Exact, EqualsIntegerProduct) {
   const int64_t in = c.tiles * c.rows - c.rows / 3, out = 19, n = 23;
   const int64_t wmax = (int64_t{1} << (c.weight_bits - 1)) - 1;
   const int64_t wmin = c.scheme == "differential" ? -wmax : -wmax - 1;
-  const int64_t xmin = c.inputs == "offset" ? -(int64_t{1} << (c.input_bits - 1)) : 0;
-  const int64_t xmax = c.inputs == "offset" ? (int64_t{1} << (c.input_bits - 1)) - 1 : (int64_t{1} << c.input_bits) - 1;
+  const int64_t half = int64_t{1} << (c.input_bits - 1);
+  const int64_t xmin = !c.signed_inputs() ? 0 : c.symmetric_inputs() ? -(half - 1) : -half;
+  const int64_t xmax = c.signed_inputs() ? half - 1 : 2 * half - 1;
   torch::Tensor w = random_codes(out, in, wmin, wmax, 7);
   torch::Tensor x = random_codes(n, in, xmin, xmax, 8);
   // Extremes must survive too.
@@ -64,6 +69,7 @@ TEST_P(Exact, EqualsIntegerProduct) {
   opt.integer_codes = true;
   CrossbarLayer layer(chip, w, opt);
   EXPECT_EQ(layer.mapping().row_tiles, c.tiles);
+  EXPECT_EQ(layer.mapping().signed_partials, c.signed_sums());
   EXPECT_EQ(layer.shortcut_active(), c.path == "integer_shortcut");
   EXPECT_EQ(layer.integer_path(), c.path.rfind("integer", 0) == 0);
   const MvmResult r = layer.forward(x);
@@ -83,6 +89,18 @@ std::vector<ExactCase> exact_cases() {
     cases.push_back({64, 64, 3, 1, 6, 5, "differential", "unsigned", 2, path});
     cases.push_back({16, 24, 4, 3, 9, 7, "twos_complement", "offset", 4, path});
     cases.push_back({128, 128, 1, 1, 8, 8, "differential", "unsigned", 2, path});
+    // Signed inputs in two passes or on a bipolar DAC.
+    for (const std::string inputs : {"two_phase", "bipolar"}) {
+      cases.push_back({32, 32, 1, 1, 8, 8, "differential", inputs, 3, path});
+      cases.push_back({32, 16, 2, 2, 8, 8, "offset", inputs, 2, path});
+      cases.push_back({16, 24, 4, 3, 9, 7, "twos_complement", inputs, 4, path});
+    }
+    // Differential pairs subtracting before one signed ADC (no baseline to remove).
+    if (path == "conductance_reference") continue;
+    for (const std::string inputs : {"unsigned", "offset", "two_phase", "bipolar"}) {
+      cases.push_back({32, 32, 1, 1, 8, 8, "differential", inputs, 3, path, "analog"});
+      cases.push_back({64, 64, 3, 2, 6, 5, "differential", inputs, 2, path, "analog"});
+    }
   }
   return cases;
 }

@@ -209,7 +209,12 @@ TEST(AnalogLayers, SurrogateWithoutAdcEqualsQuantisedAndHasGradients) {
 
 TEST(AnalogLayers, SurrogateAdcInTheLoopQuantisesPartialSums) {
   torch::manual_seed(9);
-  auto ctx = std::make_shared<AnalogContext>(ideal_chip(16), 1);
+  // The surrogate asks the chip's ADC for its transfer: a clipped range with k = 1 and floor
+  // rounding is paper 003 eq. 2-3 exactly.
+  auto ctx = std::make_shared<AnalogContext>(
+      chip_from("{crossbar: {rows: 16, cols: 128}, device: {impl: ideal}, adc: {impl: linear, bits: 8, range: clipped, "
+                "clip_k: 1, rounding: floor}}"),
+      1);
   ctx->training.adc_model = SurrogateAdc::Tile;
   AnalogLinear lin(AnalogLinearOptions(48, 5).precision({4, 4, 3}).bias(false));
   lin->set_context(ctx);
