@@ -1,7 +1,7 @@
-// Energy, latency and area of a whole network on a chip: the mapping (arrays -> PEs -> tiles),
-// action counts per layer from the crossbar engine's own geometry, priced by the architecture's
-// components (configs/presets/arch/*.yaml), and the derived figures (EDP, TOPS, TOPS/W,
-// TOPS/mm^2, energy per inference). Two conventions:
+// Energy, latency and area of a whole network on a chip: the placement (arrays -> PEs -> tiles,
+// mapping::place_layer) and action counts per layer (count_actions, the crossbar engine's own),
+// priced by the architecture's components (configs/presets/arch/*.yaml), and the derived figures
+// (EDP, TOPS, TOPS/W, TOPS/mm^2, energy per inference). Two conventions:
 //
 //  native  Energy = Σ actions x energy per action, per layer and component (converters scaled
 //          to the chip's resolution; components with only a power figure: power x busy time of
