@@ -60,7 +60,7 @@ mapping::NetworkShape network_for(const std::string& network, const ConfigNode* 
   auto net = nn::make_model(zo);
   mapping::NetworkShape shape = nn::trace_network(*net, network, {zo.in_channels, zo.image_size, zo.image_size});
   if (!model || model->is_null()) {
-    for (auto& l : shape.layers) l.weight_bits = l.input_bits = l.adc_bits = 0;  // the chip's widths
+    for (auto& l : shape.layers) l.weight_bits = l.input_bits = l.adc_bits = std::nullopt;  // the chip's widths
   }
   return shape;
 }

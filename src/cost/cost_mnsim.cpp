@@ -82,7 +82,8 @@ CostReport CostModel::evaluate_mnsim(const mapping::NetworkShape& net) const {
   const double pool_scale = std::pow(P.get_real("pooling_tech_nm") / 65.0, 2);
   const double a_pool = 91917.1562e-12 * static_cast<double>(P.get_int("pooling_units")) / 64.0 * pool_scale;
   const double p_pool = 3.082e-3 * pool_scale;
-  const Converter adc = adc_at(chip_.adc_bits), dac = dac_at(chip_.dac_bits);
+  const int adc_bits = priced_adc_bits(chip_.adc_bits);
+  const Converter dac = dac_at(chip_.dac_bits);
 
   // TCG mapping of every layer (Mapping_Model/Tile_connection_graph.py, mnsim.md §3.1): whole
   // input channels per crossbar, magnitude bits on positive and negative crossbars.
@@ -96,12 +97,11 @@ CostReport CostModel::evaluate_mnsim(const mapping::NetworkShape& net) const {
   for (size_t i = 0; i < net.layers.size(); ++i) {
     const auto& l = net.layers[i];
     Tcg& m = tcg[i];
-    const auto lo = options_.layers.find(l.name);
-    const LayerOptions* o = lo == options_.layers.end() ? nullptr : &lo->second;
-    m.wbits = o && o->weight_bits ? o->weight_bits : (l.weight_bits ? l.weight_bits : chip_.spec.weight_bits);
-    m.ibits = o && o->input_bits ? o->input_bits : (l.input_bits ? l.input_bits : chip_.spec.input_bits);
-    m.abits = o && o->adc_bits ? o->adc_bits : (l.adc_bits ? l.adc_bits : chip_.adc_bits);
-    m.dup = o && o->duplication > 0 ? o->duplication : 1;
+    const detail::LayerSetup ls = detail::layer_setup(*this, l);
+    m.wbits = *ls.layer.weight_bits;
+    m.ibits = *ls.layer.input_bits;
+    m.abits = *ls.layer.adc_bits;
+    m.dup = ls.duplication;
     const int64_t b_mag = polarity == 2 ? m.wbits - 1 : m.wbits;
     m.slices = ceil_div(b_mag, chip_.spec.cell_bits);  // MNSIM: 1 bit per cell
     const bool conv = l.kind == "conv2d";
@@ -164,27 +164,37 @@ CostReport CostModel::evaluate_mnsim(const mapping::NetworkShape& net) const {
   const Sram inbuf = sram(inbuf_kb, "PE input buffer"), outbuf = sram(outbuf_kb, "tile output buffer");
   auto access_s = [&](double bytes) { return std::ceil(8.0 * bytes / static_cast<double>(bus)) * 20e-9; };
 
-  // Area of one PE and one tile (MNSIM PE.py / Tile.py).
+  // Area of one PE and one tile (MNSIM PE.py / Tile.py), with ADCs of `abits` (a layer's tiles
+  // carry its own; the chip's spare tiles the chip's).
   const int64_t pe_xbars = groups * polarity, pe_adcs = groups * adc_per_group, pe_dacs = groups * dac_per_group;
   const double pe_adder_bits = 8;
   const double a_adder_bit = 10.0 * 14.0 * std::pow(P.get_real("adder_tech_nm"), 2) / 1e6 * 1e-12;
   const int64_t pe_adders = groups > 1 ? groups - 1 : 0;
-  std::map<std::string, double> pe_area = {
-      {"crossbar", static_cast<double>(pe_xbars) * a_xbar},
-      {"adc", static_cast<double>(pe_adcs) * adc.area_m2},
-      {"dac", static_cast<double>(pe_dacs) * dac.area_m2},
-      {"shift_reg", static_cast<double>(pe_adcs) * a_sr},
-      {"input_reg", static_cast<double>(pe_dacs) * a_reg},
-      {"output_reg", static_cast<double>(pe_adcs) * a_reg},
-      {"input_demux", static_cast<double>(pe_dacs) * a_demux},
-      {"output_mux", static_cast<double>(pe_adcs) * a_mux},
-      {"adder", static_cast<double>(adc_per_group * pe_adders) * pe_adder_bits * a_adder_bit},
-      {"pe_input_buffer", inbuf.area_m2},
-  };
-  double pe_total = 0;
-  for (const auto& [k, v] : pe_area) pe_total += v;
   const double joint_count = static_cast<double>((pes_per_tile - 1) * pe_adcs);
-  const double tile_area = static_cast<double>(pes_per_tile) * pe_total + joint_count * a_joint + a_pool + outbuf.area_m2;
+  struct Areas {
+    std::map<std::string, double> pe;  // by component
+    double pe_total = 0, tile = 0;
+  };
+  auto areas_at = [&](int abits) {
+    Areas a;
+    a.pe = {
+        {"crossbar", static_cast<double>(pe_xbars) * a_xbar},
+        {"adc", static_cast<double>(pe_adcs) * adc_at(abits).area_m2},
+        {"dac", static_cast<double>(pe_dacs) * dac.area_m2},
+        {"shift_reg", static_cast<double>(pe_adcs) * a_sr},
+        {"input_reg", static_cast<double>(pe_dacs) * a_reg},
+        {"output_reg", static_cast<double>(pe_adcs) * a_reg},
+        {"input_demux", static_cast<double>(pe_dacs) * a_demux},
+        {"output_mux", static_cast<double>(pe_adcs) * a_mux},
+        {"adder", static_cast<double>(adc_per_group * pe_adders) * pe_adder_bits * a_adder_bit},
+        {"pe_input_buffer", inbuf.area_m2},
+    };
+    for (const auto& [k, v] : a.pe) a.pe_total += v;
+    a.tile = static_cast<double>(pes_per_tile) * a.pe_total + joint_count * a_joint + a_pool + outbuf.area_m2;
+    return a;
+  };
+  const Areas chip_areas = areas_at(adc_bits);
+  const double pe_total = chip_areas.pe_total, tile_area = chip_areas.tile;
 
   CostReport r;
   CostTotals& t = r.totals;
@@ -295,8 +305,9 @@ CostReport CostModel::evaluate_mnsim(const mapping::NetworkShape& net) const {
     lc.array_reads = lc.components["crossbar"].actions;
     lc.adc_conversions = lc.components["adc"].actions;
     lc.latency_s = t_layer;
-    lc.area_m2 = static_cast<double>(tiles) * tile_area;
-    for (const auto& [k, v] : pe_area) lc.components[k].area_m2 += static_cast<double>(tiles * pes_per_tile) * v;
+    const Areas layer_areas = abits == adc_bits ? chip_areas : areas_at(abits);
+    lc.area_m2 = static_cast<double>(tiles) * layer_areas.tile;
+    for (const auto& [k, v] : layer_areas.pe) lc.components[k].area_m2 += static_cast<double>(tiles * pes_per_tile) * v;
     lc.components["joint_module"].area_m2 += static_cast<double>(tiles) * joint_count * a_joint;
     lc.components["pooling"].area_m2 += static_cast<double>(tiles) * a_pool;
     lc.components["tile_output_buffer"].area_m2 += static_cast<double>(tiles) * outbuf.area_m2;
@@ -325,7 +336,7 @@ CostReport CostModel::evaluate_mnsim(const mapping::NetworkShape& net) const {
                             net.name, arch_.name(), t.n_tiles, t.n_pes, pes_per_tile, tiles_avail, t.n_tiles - tiles_avail,
                             static_cast<double>(t.n_tiles) / static_cast<double>(tiles_avail)));
   }
-  t.chip_area_m2 = static_cast<double>(tiles_avail) * tile_area;
+  t.chip_area_m2 = t.area_m2 + static_cast<double>(tiles_avail - t.n_tiles) * tile_area;  // spare tiles: the chip's ADCs
   r.reference["mnsim_derived"] = {{"pe_area_m2", pe_total},     {"tile_area_m2", tile_area}, {"crossbar_area_m2", a_xbar},
                                   {"pe_input_buffer_kb", inbuf_kb}, {"tile_output_buffer_kb", outbuf_kb},
                                   {"cell_read_power_w", p_cell}, {"t_xbar_s", t_xbar},        {"input_demux", input_demux},

@@ -4,42 +4,13 @@
 
 #include <algorithm>
 #include <cmath>
-#include <sstream>
 
 #include "core/error.hpp"
-#include "core/paths.hpp"
 #include "cost/cost_detail.hpp"
-#include "cost/mnsim_tables.hpp"
-#include "crossbar/slicing.hpp"
+#include "mapping/placement.hpp"
 
 namespace cimkit::cost {
 using detail::ceil_div;
-namespace {
-
-// Accelergy's ISAAC library ADC table at 32 nm (energy pJ, area um^2) for 4..10 bits, derived
-// from Saberi et al. (IEEE TCAS-I 58(8), 2011); ../shared/reference/algorithms.md §6. Used as
-// ratios between resolutions; beyond the table, the end ratios per bit continue.
-constexpr int kTableLo = 4, kTableHi = 10;
-constexpr double kTableEnergy[] = {0.79, 0.99, 1.20, 1.42, 1.67, 1.97, 2.38};
-constexpr double kTableArea[] = {361, 477, 627, 845, 1200, 1828, 3002};
-
-double table_value(const double* t, int bits) {
-  if (bits < kTableLo) return t[0] * std::pow(t[0] / t[1], kTableLo - bits);
-  if (bits > kTableHi) return t[kTableHi - kTableLo] * std::pow(t[6] / t[5], bits - kTableHi);
-  return t[bits - kTableLo];
-}
-
-}  // namespace
-
-std::pair<double, double> adc_scale(AdcScaling rule, int from_bits, int to_bits) {
-  if (from_bits == to_bits) return {1.0, 1.0};
-  if (rule == AdcScaling::Walden) {
-    const double f = std::pow(2.0, to_bits - from_bits);
-    return {f, f};
-  }
-  return {table_value(kTableEnergy, to_bits) / table_value(kTableEnergy, from_bits),
-          table_value(kTableArea, to_bits) / table_value(kTableArea, from_bits)};
-}
 
 ChipParams ChipParams::from_chip(const Chip& chip) {
   ChipParams c;
@@ -96,62 +67,6 @@ CostModel CostModel::from_config(const ConfigNode* arch_section, const ConfigNod
   return CostModel(std::move(arch), ChipParams::from_chip(*chip), std::move(options));
 }
 
-CostModel::Converter CostModel::adc_at(int bits) const {
-  Converter c;
-  if (arch_.conventions() == "mnsim") {
-    const Params& m = arch_.mnsim();
-    const auto [fe, fa] = adc_scale(arch_.adc_scaling(), static_cast<int>(m.get_int("adc_bits")), bits);
-    const double rate0 = m.get_real("adc_rate_gsps") * 1e9;
-    const double rate = arch_.adc_rate_hz() > 0 ? arch_.adc_rate_hz() : rate0;
-    c.power_w = m.get_real("adc_power_mw") * 1e-3 * fe * rate / rate0;  // constant energy per conversion
-    c.area_m2 = m.get_real("adc_area_um2") * 1e-12 * fa;
-    c.conversion_s = bits == 1 ? 1.0 / rate : (bits + 2) / rate;  // MNSIM ADC.py (SAR-like)
-    c.energy_j = c.power_w * c.conversion_s;
-    return c;
-  }
-  for (const auto& lev : arch_.levels()) {
-    for (const auto& comp : lev.components) {
-      if (comp.role != Role::Adc) continue;
-      const auto [fe, fa] = adc_scale(arch_.adc_scaling(), comp.bits, bits);
-      const double rate = arch_.adc_rate_hz() > 0 ? arch_.adc_rate_hz() : (comp.rate_hz > 0 ? comp.rate_hz : arch_.clock_hz());
-      const double e0 = comp.energy_j > 0 ? comp.energy_j : comp.power_w / (comp.rate_hz > 0 ? comp.rate_hz : rate);
-      c.energy_j = e0 * fe;
-      c.area_m2 = comp.area_m2 * fa;
-      c.conversion_s = 1.0 / rate;
-      c.power_w = c.energy_j * rate;
-      return c;
-    }
-  }
-  return c;  // no ADC component: free and instantaneous
-}
-
-CostModel::Converter CostModel::dac_at(int bits) const {
-  Converter c;
-  if (arch_.conventions() == "mnsim") {
-    const Params& m = arch_.mnsim();
-    const double f = std::pow(2.0, bits - 1);  // MNSIM DAC.py table: x2 per bit (from ISAAC)
-    const double rate = m.get_real("dac_rate_gsps") * 1e9;
-    c.power_w = m.get_real("dac_power_uw_1bit") * 1e-6 * f;
-    c.area_m2 = m.get_real("dac_area_um2_1bit") * 1e-12 * f;
-    c.conversion_s = (bits + 2) / rate;  // MNSIM DAC.py
-    c.energy_j = c.power_w * c.conversion_s;
-    return c;
-  }
-  for (const auto& l : arch_.levels()) {
-    for (const auto& comp : l.components) {
-      if (comp.role != Role::Dac) continue;
-      const double f = std::pow(2.0, bits - comp.bits);  // ISAAC/MNSIM DAC table: x2 per bit
-      const double t = comp.latency_s > 0 ? comp.latency_s : 1.0 / arch_.clock_hz();
-      c.energy_j = (comp.energy_j > 0 ? comp.energy_j : comp.power_w * t) * f;
-      c.area_m2 = comp.area_m2 * f;
-      c.power_w = comp.power_w * f;
-      c.conversion_s = comp.latency_s;
-      return c;
-    }
-  }
-  return c;
-}
-
 CostReport CostModel::evaluate(const mapping::NetworkShape& net) const {
   if (net.layers.empty()) throw Error("network '" + net.name + "' has no conv or linear layer to cost");
   CostReport r = arch_.conventions() == "mnsim" ? evaluate_mnsim(net) : evaluate_native(net);
@@ -177,14 +92,20 @@ CostReport CostModel::evaluate(const mapping::NetworkShape& net) const {
                          {"adc_bits", chip_.adc_bits},    {"read_voltage_v", chip_.read_voltage_v},
                          {"t_read_s", chip_.t_read_s},    {"g_on_s", chip_.g_on_s},
                          {"g_off_s", chip_.g_off_s}};
-  const Converter adc = adc_at(chip_.adc_bits), dac = dac_at(chip_.dac_bits);
+  const int adc_bits = priced_adc_bits(chip_.adc_bits);
+  const Converter adc = adc_at(adc_bits), dac = dac_at(chip_.dac_bits);
   r.reference["converters_at_chip_resolution"] = {
-      {"adc", {{"bits", chip_.adc_bits}, {"energy_j", adc.energy_j}, {"area_m2", adc.area_m2},
-               {"conversion_s", adc.conversion_s}}},
+      {"adc", {{"bits", chip_.adc_bits}, {"priced_at_bits", adc_bits}, {"energy_j", adc.energy_j},
+               {"area_m2", adc.area_m2}, {"conversion_s", adc.conversion_s}}},
       {"dac", {{"bits", chip_.dac_bits}, {"energy_j", dac.energy_j}, {"area_m2", dac.area_m2}}},
       {"adc_scaling", arch_.adc_scaling() == AdcScaling::Table
                           ? "table: Accelergy ISAAC library 32 nm ADC table (Saberi et al. 2011) as ratios"
                           : "walden: x2 energy and area per bit (Walden FOM)"}};
+  if (chip_.adc_bits == 0) {
+    r.reference["converters_at_chip_resolution"]["adc"]["ideal"] = fmt::format(
+        "the chip's ADC is ideal (0 bits, no resolution to price): priced at the architecture's own ADC, {} bits",
+        adc_bits);
+  }
   return r;
 }
 
@@ -193,23 +114,43 @@ CostReport CostModel::evaluate(const mapping::NetworkShape& net) const {
 
 namespace {
 
-struct Hier {
-  double arrays_per_pe = 1, pes_per_tile = 1, tiles = 1, adcs_per_array = 1;
-};
-
-// One layer's geometry at its precision and duplication.
-struct Placed {
-  const mapping::WeightLayer* layer = nullptr;
-  CrossbarSpec spec;
-  int adc_bits = 8;
-  LayerMapping map;
-  int64_t dup = 1, pes = 0, tiles = 0;
-  double t_slice = 0, t_layer = 0, t_vector = 0;
-};
+// The chip's hierarchy as the mapping layer places layers on it (native levels): arrays per PE
+// from the PE level's array components, PEs per tile and tiles from the level counts.
+mapping::Hierarchy hierarchy_of(const Architecture& arch) {
+  const auto& levels = arch.levels();
+  const size_t ipe = arch.level_index(LevelRole::Pe), itile = arch.level_index(LevelRole::Tile),
+               ichip = arch.level_index(LevelRole::Chip);
+  double arrays = 0, pes_per_tile = 1, tiles = 1;
+  for (const auto& c : levels[ipe].components) {
+    if (c.role == Role::Array) arrays += c.count;
+  }
+  for (size_t i = ipe; i < itile; ++i) pes_per_tile *= levels[i].count;
+  for (size_t i = itile; i <= ichip; ++i) tiles *= levels[i].count;
+  mapping::Hierarchy h;
+  h.arrays_per_pe = arrays > 0 ? static_cast<int64_t>(std::ceil(arrays - 1e-9)) : 1;
+  h.pes_per_tile = std::llround(pes_per_tile);
+  h.tiles = std::llround(tiles);
+  h.share_tiles = arch.share_tiles();
+  return h;
+}
 
 }  // namespace
 
 namespace detail {
+
+LayerSetup layer_setup(const CostModel& model, const mapping::WeightLayer& l) {
+  LayerSetup s;
+  s.layer = l;
+  const auto it = model.options().layers.find(l.name);
+  if (it != model.options().layers.end()) s.options = &it->second;
+  const LayerOptions o = s.options ? *s.options : LayerOptions{};
+  const ChipParams& chip = model.chip();
+  s.layer.weight_bits = o.weight_bits.value_or(l.weight_bits.value_or(chip.spec.weight_bits));
+  s.layer.input_bits = o.input_bits.value_or(l.input_bits.value_or(chip.spec.input_bits));
+  s.layer.adc_bits = model.priced_adc_bits(o.adc_bits.value_or(l.adc_bits.value_or(chip.adc_bits)));
+  s.duplication = o.duplication.value_or(1);
+  return s;
+}
 
 // Adds a priced layer to the report's totals and per-component sums.
 void accumulate(CostReport& r, const LayerCost& lc) {
@@ -261,99 +202,66 @@ CostReport CostModel::evaluate_native(const mapping::NetworkShape& net) const {
   const auto& levels = arch_.levels();
   const size_t ipe = arch_.level_index(LevelRole::Pe), itile = arch_.level_index(LevelRole::Tile),
                ichip = arch_.level_index(LevelRole::Chip);
-  Hier h;
+  if (itile == ichip) {
+    throw Error("architecture '" + arch_.name() + "': the native cost model needs a tile level between the pe and chip levels");
+  }
+  const mapping::Hierarchy h = hierarchy_of(arch_);
+  double adcs_per_array = 0;
   {
     double arrays = 0, adcs = 0;
     for (const auto& c : levels[ipe].components) {
       if (c.role == Role::Array) arrays += c.count;
       if (c.role == Role::Adc) adcs += c.count;
     }
-    h.arrays_per_pe = arrays > 0 ? arrays : 1;
-    h.adcs_per_array = adcs > 0 ? adcs / h.arrays_per_pe : 0;
-    h.pes_per_tile = 1;
-    for (size_t i = ipe; i < itile; ++i) h.pes_per_tile *= levels[i].count;
-    h.tiles = 1;
-    for (size_t i = itile; i <= ichip; ++i) h.tiles *= levels[i].count;
+    adcs_per_array = adcs > 0 ? adcs / (arrays > 0 ? arrays : 1.0) : 0.0;
   }
   const double clock = arch_.clock_hz();
   const double t_read = arch_.timing().array_read_s > 0 ? arch_.timing().array_read_s : chip_.t_read_s;
-  const Converter adc_chip = adc_at(chip_.adc_bits), dac_chip = dac_at(chip_.dac_bits);
-  if (itile == ichip) {
-    throw Error("architecture '" + arch_.name() + "': the native cost model needs a tile level between the pe and chip levels");
-  }
+  const Converter dac_chip = dac_at(chip_.dac_bits);
 
-  // Geometry and timing of every layer at duplication d.
-  std::vector<Placed> placed(net.layers.size());
-  auto place = [&](Placed& p, int64_t d) {
-    const auto& l = *p.layer;
-    p.dup = d;
-    p.pes = ceil_div(p.map.n_arrays * d, static_cast<int64_t>(std::ceil(h.arrays_per_pe - 1e-9)));
-    p.tiles = ceil_div(p.pes, static_cast<int64_t>(std::llround(h.pes_per_tile)));
-    const Converter adc = adc_at(p.adc_bits);
-    const int64_t gcols = p.map.column_groups * p.map.out_features;
-    const int64_t cols_used = std::min<int64_t>(p.map.data_cols_per_array, gcols);
+  // Every layer at its widths and duplication (mapping::place_layer), and the time of one of its
+  // vectors: S slices, each a read and the conversions of its ADCs (a differential pair that
+  // subtracts before its ADC is one conversion).
+  std::vector<detail::LayerSetup> setup;
+  std::vector<mapping::LayerPlacement> placed;
+  std::vector<double> t_vector;
+  for (const auto& l : net.layers) {
+    setup.push_back(detail::layer_setup(*this, l));
+    const detail::LayerSetup& s = setup.back();
+    placed.push_back(mapping::place_layer(s.layer, chip_.spec, chip_.dac_bits, h, s.duplication));
+    const LayerMapping& m = placed.back().mapping;
+    const int64_t cols_used = std::min<int64_t>(m.data_cols_per_array, m.column_groups * m.out_features);
+    const int64_t converted = ceil_div(cols_used * m.adc_groups, m.column_groups);
     const double conv_per_adc =
-        h.adcs_per_array > 0 ? std::ceil(static_cast<double>(cols_used) / h.adcs_per_array - 1e-9) : 0.0;
-    const double t_conv = conv_per_adc * adc.conversion_s;
+        adcs_per_array > 0 ? std::ceil(static_cast<double>(converted) / adcs_per_array - 1e-9) : 0.0;
+    const double t_conv = conv_per_adc * adc_at(*s.layer.adc_bits).conversion_s;
     const double t_front = t_read + dac_chip.conversion_s;
-    p.t_slice = arch_.timing().overlap_adc ? std::max(t_front, t_conv) : t_front + t_conv;
-    p.t_vector = static_cast<double>(p.map.input_slices) * p.t_slice;
-    const double digital = arch_.timing().digital_cycles / clock;
-    p.t_layer = static_cast<double>(ceil_div(l.vectors, d)) * p.t_vector + digital;
-  };
-  for (size_t i = 0; i < net.layers.size(); ++i) {
-    Placed& p = placed[i];
-    const auto& l = net.layers[i];
-    p.layer = &l;
-    p.spec = chip_.spec;
-    const auto lo = options_.layers.find(l.name);
-    const LayerOptions* o = lo == options_.layers.end() ? nullptr : &lo->second;
-    if (o && o->weight_bits) p.spec.weight_bits = o->weight_bits;
-    else if (l.weight_bits) p.spec.weight_bits = l.weight_bits;
-    if (o && o->input_bits) p.spec.input_bits = o->input_bits;
-    else if (l.input_bits) p.spec.input_bits = l.input_bits;
-    p.adc_bits = o && o->adc_bits ? o->adc_bits : (l.adc_bits ? l.adc_bits : chip_.adc_bits);
-    p.map = plan_mapping(p.spec, chip_.dac_bits, l.out_features, l.in_features);
-    place(p, o && o->duplication > 0 ? o->duplication : 1);
+    const double t_slice = arch_.timing().overlap_adc ? std::max(t_front, t_conv) : t_front + t_conv;
+    t_vector.push_back(static_cast<double>(m.input_slices) * t_slice);
   }
-  const bool share = arch_.share_tiles();
-  auto tiles_used = [&]() {
-    if (share) {
-      int64_t pes = 0;
-      for (const auto& p : placed) pes += p.pes;
-      return ceil_div(pes, static_cast<int64_t>(std::llround(h.pes_per_tile)));
-    }
-    int64_t t = 0;
-    for (const auto& p : placed) t += p.tiles;
-    return t;
+  const double digital = arch_.timing().digital_cycles / clock;
+  auto t_layer = [&](size_t i) {
+    return static_cast<double>(ceil_div(net.layers[i].vectors, placed[i].duplication)) * t_vector[i] + digital;
   };
-  const int64_t tiles_avail = static_cast<int64_t>(std::llround(h.tiles));
-  if (tiles_used() > tiles_avail) {
-    int64_t arrays = 0, pes = 0;
-    for (const auto& p : placed) arrays += p.map.n_arrays * p.dup, pes += p.pes;
-    throw Error(fmt::format("{} does not fit the chip ({}): it needs {} tiles ({} arrays in {} PEs, {} PEs per tile), the "
-                            "chip has {}: {} tiles short ({:.1f}x the chip)",
-                            net.name, arch_.name(), tiles_used(), arrays, pes, h.pes_per_tile, tiles_avail,
-                            tiles_used() - tiles_avail, static_cast<double>(tiles_used()) / static_cast<double>(tiles_avail)));
-  }
+  mapping::check_fits(placed, h, net.name, arch_.name());
   if (options_.duplication == "balance") {
     // Smallest pipeline interval tau such that d_l = min(V_l, ceil(T_l(1) / tau)) fits the chip.
     std::vector<double> t1(placed.size());
     std::vector<int64_t> base(placed.size());
     double hi = 0, lo = 1e300;
     for (size_t i = 0; i < placed.size(); ++i) {
-      base[i] = placed[i].dup;
-      t1[i] = placed[i].t_layer;
+      base[i] = placed[i].duplication;
+      t1[i] = t_layer(i);
       hi = std::max(hi, t1[i]);
-      lo = std::min(lo, placed[i].t_vector);
+      lo = std::min(lo, t_vector[i]);
     }
     auto apply = [&](double tau) {
       for (size_t i = 0; i < placed.size(); ++i) {
         const int64_t d = std::clamp<int64_t>(static_cast<int64_t>(std::ceil(t1[i] / tau - 1e-9)), base[i],
-                                              std::max<int64_t>(base[i], placed[i].layer->vectors));
-        place(placed[i], d);
+                                              std::max<int64_t>(base[i], net.layers[i].vectors));
+        mapping::set_duplication(placed[i], h, d);
       }
-      return tiles_used() <= tiles_avail;
+      return mapping::tiles_needed(placed, h) <= h.tiles;
     };
     for (int it = 0; it < 60 && hi / lo > 1 + 1e-9; ++it) {
       const double mid = std::sqrt(hi * lo);
@@ -363,49 +271,58 @@ CostReport CostModel::evaluate_native(const mapping::NetworkShape& net) const {
     apply(hi);
   }
 
-  // Effective per-unit area of every component (converters at the chip's resolution, arrays at
-  // its geometry) and the area of one tile (its components plus its PEs').
-  auto unit_area = [&](const Component& c) {
-    if (c.role == Role::Adc) return adc_chip.area_m2;
+  // Per-unit area of every component with the ADCs at `adc_bits` (DACs at the chip's resolution,
+  // arrays at its geometry), and the area of one instance of every level (its components plus its
+  // inner levels'), per ADC resolution: a layer's tiles carry its own ADCs.
+  auto unit_area = [&](const Component& c, int adc_bits) {
+    if (c.role == Role::Adc) return adc_at(adc_bits).area_m2;
     if (c.role == Role::Dac) return dac_chip.area_m2;
     if (c.role == Role::Array && c.rows > 0 && c.cols > 0) {
       return c.area_m2 * static_cast<double>(chip_.spec.rows * chip_.spec.cols) / static_cast<double>(c.rows * c.cols);
     }
     return c.area_m2;
   };
-  ChipGeometry r_geometry;
-  std::vector<double> level_area(levels.size(), 0.0);  // one instance, including inner levels
-  for (size_t i = 0; i < levels.size(); ++i) {
-    double own = 0;
-    for (const auto& c : levels[i].components) own += c.count * unit_area(c);
-    level_area[i] = own + (i > 0 ? levels[i - 1].count * level_area[i - 1] : 0.0);
-  }
-  const double tile_area = level_area[itile];
-  r_geometry = {static_cast<int64_t>(std::llround(h.tiles)), static_cast<int64_t>(std::llround(h.pes_per_tile)),
-                static_cast<int64_t>(std::ceil(h.arrays_per_pe - 1e-9)), tile_area, level_area[ipe]};
+  std::map<int, std::vector<double>> level_areas;
+  auto level_area = [&](int adc_bits) -> const std::vector<double>& {
+    auto [it, fresh] = level_areas.try_emplace(adc_bits, levels.size(), 0.0);
+    for (size_t i = 0; fresh && i < levels.size(); ++i) {
+      double own = 0;
+      for (const auto& c : levels[i].components) own += c.count * unit_area(c, adc_bits);
+      it->second[i] = own + (i > 0 ? levels[i - 1].count * it->second[i - 1] : 0.0);
+    }
+    return it->second;
+  };
+  // Instances of level `li` in one tile (levels inside the tile), e.g. PEs per tile.
+  auto per_tile = [&](size_t li) {
+    double n = 1;
+    for (size_t k = li; k < itile; ++k) n *= levels[k].count;
+    return n;
+  };
+  const int chip_adc_bits = priced_adc_bits(chip_.adc_bits);
+  const double tile_area = level_area(chip_adc_bits)[itile];
 
   CostReport r;
   CostTotals& t = r.totals;
-  r.geometry = r_geometry;
+  r.geometry = {h.tiles, h.pes_per_tile, h.arrays_per_pe, tile_area, level_area(chip_adc_bits)[ipe]};
   // Schedule.
   for (size_t i = 0; i < placed.size(); ++i) {
-    Placed& p = placed[i];
-    const auto& l = *p.layer;
+    const mapping::LayerPlacement& p = placed[i];
+    const auto& l = net.layers[i];
     LayerCost lc;
     lc.name = l.name;
     lc.kind = l.kind;
-    lc.weight_bits = p.spec.weight_bits;
-    lc.input_bits = p.spec.input_bits;
-    lc.adc_bits = p.adc_bits;
+    lc.weight_bits = p.weight_bits;
+    lc.input_bits = p.input_bits;
+    lc.adc_bits = *setup[i].layer.adc_bits;
     lc.macs = l.macs();
     lc.vectors = l.vectors;
-    lc.duplication = p.dup;
-    lc.arrays = p.map.n_arrays * p.dup;
+    lc.duplication = p.duplication;
+    lc.arrays = p.arrays;
     lc.pes = p.pes;
     lc.tiles = p.tiles;
-    lc.cell_utilisation = p.map.utilisation;
-    lc.pe_utilisation = static_cast<double>(lc.arrays) / (static_cast<double>(p.pes) * h.arrays_per_pe);
-    lc.latency_s = p.t_layer;
+    lc.cell_utilisation = p.mapping.utilisation;
+    lc.pe_utilisation = p.pe_utilisation;
+    lc.latency_s = t_layer(i);
     schedule(lc, l, r.layers.empty() ? nullptr : &r.layers.back(), arch_.timing().pipeline);
     r.layers.push_back(std::move(lc));
   }
@@ -415,32 +332,28 @@ CostReport CostModel::evaluate_native(const mapping::NetworkShape& net) const {
   // Energy per layer and component.
   const double g_mean = chip_.g_off_s + options_.cell_on_fraction * (chip_.g_on_s - chip_.g_off_s);
   for (size_t i = 0; i < placed.size(); ++i) {
-    const Placed& p = placed[i];
-    const auto& l = *p.layer;
+    const mapping::LayerPlacement& p = placed[i];
+    const auto& l = net.layers[i];
     LayerCost& lc = r.layers[i];
-    const LayerMapping& m = p.map;
-    const int64_t V = l.vectors, S = m.input_slices, T = m.row_tiles, G = m.column_groups;
-    const int64_t n_dac = V * S * m.in_features * m.arrays_per_tile;
-    const int64_t n_read = V * S * m.n_arrays;
-    const int64_t n_adc = V * S * T * G * m.out_features;
+    const LayerMapping& m = p.mapping;
+    const double t_l = lc.latency_s;
+    // DAC conversions, array reads and ADC conversions as the engine counts them.
+    const ActionCounts counts = count_actions(m, l.vectors);
+    const int64_t V = l.vectors, T = m.row_tiles, G = m.column_groups;
+    const int64_t n_dac = counts.dac_conversions, n_read = counts.array_activations, n_adc = counts.adc_conversions;
     lc.dac_conversions = n_dac;
     lc.array_reads = n_read;
     lc.adc_conversions = n_adc;
-    const int64_t in_bits = V * m.in_features * p.spec.input_bits;
-    const int64_t out_bits = V * m.out_features * p.spec.input_bits;
-    const auto lo = options_.layers.find(l.name);
+    const int64_t in_bits = V * m.in_features * p.input_bits;
+    const int64_t out_bits = V * m.out_features * p.input_bits;
     std::optional<double> measured;
-    if (lo != options_.layers.end()) measured = lo->second.read_energy_j;
+    if (setup[i].options) measured = setup[i].options->read_energy_j;
     for (size_t li = 0; li < levels.size(); ++li) {
       const Level& lev = levels[li];
       // Instances of this level the layer keeps busy, and for how long.
       double instances = 1;
       if (lev.role == LevelRole::Pe) instances = static_cast<double>(p.pes);
-      else if (lev.role == LevelRole::Tile) {
-        double per_tile = 1;
-        for (size_t k = li; k < itile; ++k) per_tile *= levels[k].count;
-        instances = static_cast<double>(p.tiles) * per_tile;
-      }
+      else if (lev.role == LevelRole::Tile) instances = static_cast<double>(p.tiles) * per_tile(li);
       for (const auto& c : lev.components) {
         ComponentCost& cc = lc.components[lev.name + "." + c.name];
         double e = 0;
@@ -449,9 +362,9 @@ CostReport CostModel::evaluate_native(const mapping::NetworkShape& net) const {
           actions = n;
           e = static_cast<double>(n) * e_action;
         };
-        const double busy = c.count * instances * c.power_w * p.t_layer;
+        const double busy = c.count * instances * c.power_w * t_l;
         switch (c.role) {
-          case Role::Adc: priced(n_adc, adc_at(p.adc_bits).energy_j); break;
+          case Role::Adc: priced(n_adc, adc_at(lc.adc_bits).energy_j); break;
           case Role::Dac: priced(n_dac, dac_chip.energy_j); break;
           case Role::SampleHold:
           case Role::OutputRegister:
@@ -459,7 +372,7 @@ CostReport CostModel::evaluate_native(const mapping::NetworkShape& net) const {
             else e = busy;
             break;
           case Role::ShiftAdd:
-            if (c.energy_j > 0) priced(lev.role == LevelRole::Pe ? n_adc : V * m.out_features * T, c.energy_j);
+            if (c.energy_j > 0) priced(lev.role == LevelRole::Pe ? counts.shift_adds : V * m.out_features * T, c.energy_j);
             else e = busy;
             break;
           case Role::InputRegister:
@@ -522,10 +435,10 @@ CostReport CostModel::evaluate_native(const mapping::NetworkShape& net) const {
           case Role::OffChip: {
             const int64_t w = c.width_bits > 0 ? c.width_bits : 1;
             int64_t bits = 0;
-            if (i == 0) bits += net.input.numel() * p.spec.input_bits;
-            if (i + 1 == placed.size()) bits += m.out_features * p.spec.input_bits;
+            if (i == 0) bits += net.input.numel() * p.input_bits;
+            if (i + 1 == placed.size()) bits += m.out_features * p.input_bits;
             if (c.energy_j > 0) priced(ceil_div(bits, w), c.energy_j);
-            else if (lev.role == LevelRole::Chip) e = c.count * c.power_w * p.t_layer;
+            else if (lev.role == LevelRole::Chip) e = c.count * c.power_w * t_l;
             else e = busy;
             break;
           }
@@ -541,30 +454,35 @@ CostReport CostModel::evaluate_native(const mapping::NetworkShape& net) const {
         else if (lev.role == LevelRole::Tile) lc.tile_energy_j += e;
       }
     }
-    // Area: the layer's whole tiles, or with shared tiles its share of PEs.
-    lc.area_m2 = share ? static_cast<double>(p.pes) / h.pes_per_tile * tile_area : static_cast<double>(p.tiles) * tile_area;
+    // Area: the layer's whole tiles, or with shared tiles its share of PEs, with its own ADCs.
+    const double tiles_held = h.share_tiles ? static_cast<double>(p.pes) / static_cast<double>(h.pes_per_tile)
+                                            : static_cast<double>(p.tiles);
+    lc.area_m2 = tiles_held * level_area(lc.adc_bits)[itile];
+    for (size_t li = 0; li <= itile; ++li) {
+      for (const auto& c : levels[li].components) {
+        lc.components[levels[li].name + "." + c.name].area_m2 += c.count * tiles_held * per_tile(li) * unit_area(c, lc.adc_bits);
+      }
+    }
     accumulate(r, lc);
   }
-  if (share) {
-    t.n_tiles = tiles_used();
-    t.area_m2 = static_cast<double>(t.n_tiles) * tile_area;  // whole tiles, layers packed
+  // With shared tiles, the packed tiles' PEs that no layer holds (at the chip's ADC resolution).
+  double spare_tiles = 0;
+  if (h.share_tiles) {
+    t.n_tiles = mapping::tiles_needed(placed, h);
+    spare_tiles = static_cast<double>(t.n_tiles) - static_cast<double>(t.n_pes) / static_cast<double>(h.pes_per_tile);
+    t.area_m2 += spare_tiles * tile_area;
   }
-  // Leakage of every instance on the chip for the whole inference; area per component (whole
-  // tiles used, and the levels above the tile in full).
+  // Leakage of every instance on the chip for the whole inference; area per component of the
+  // spare PEs and of the levels above the tile (in full); the chip's area: the area used and
+  // its unused tiles at the chip's ADC resolution.
   for (size_t li = 0; li < levels.size(); ++li) {
-    double per_chip = 1, used = 1;
+    double per_chip = 1;
     for (size_t k = li; k < levels.size(); ++k) per_chip *= levels[k].count;
-    if (li <= itile) {
-      used = static_cast<double>(t.n_tiles);
-      for (size_t k = li; k < itile; ++k) used *= levels[k].count;
-    } else {
-      used = per_chip;
-    }
+    const double uncounted = li <= itile ? spare_tiles * per_tile(li) : per_chip;  // by the layers
     for (const auto& c : levels[li].components) {
       ComponentCost& tc = r.components[levels[li].name + "." + c.name];
-      tc.area_m2 += c.count * used * unit_area(c);
-      if (li > itile) t.area_m2 += c.count * per_chip * unit_area(c);
-      t.chip_area_m2 += c.count * per_chip * unit_area(c);
+      tc.area_m2 += c.count * uncounted * unit_area(c, chip_adc_bits);
+      if (li > itile) t.area_m2 += c.count * per_chip * unit_area(c, chip_adc_bits);
       if (c.leakage_w > 0) {
         const double e = c.leakage_w * c.count * per_chip * t.latency_s;
         tc.energy_j += e;
@@ -572,6 +490,7 @@ CostReport CostModel::evaluate_native(const mapping::NetworkShape& net) const {
       }
     }
   }
+  t.chip_area_m2 = t.area_m2 + static_cast<double>(h.tiles - t.n_tiles) * tile_area;
   t.energy_j += t.leakage_energy_j;
   return r;
 }

@@ -1,7 +1,7 @@
-// Energy, latency and area of a whole network on a chip: the mapping (arrays -> PEs -> tiles),
-// action counts per layer from the crossbar engine's own geometry, priced by the architecture's
-// components (configs/presets/arch/*.yaml), and the derived figures (EDP, TOPS, TOPS/W,
-// TOPS/mm^2, energy per inference). Two conventions:
+// Energy, latency and area of a whole network on a chip: the placement (arrays -> PEs -> tiles,
+// mapping::place_layer) and action counts per layer (count_actions, the crossbar engine's own),
+// priced by the architecture's components (configs/presets/arch/*.yaml), and the derived figures
+// (EDP, TOPS, TOPS/W, TOPS/mm^2, energy per inference). Two conventions:
 //
 //  native  Energy = Σ actions x energy per action, per layer and component (converters scaled
 //          to the chip's resolution; components with only a power figure: power x busy time of
@@ -36,7 +36,7 @@ namespace cimkit::cost {
 // What the cost model needs to know about the chip (crossbar geometry, converters, device).
 struct ChipParams {
   CrossbarSpec spec;
-  int dac_bits = 1, adc_bits = 8;
+  int dac_bits = 1, adc_bits = 8;  // adc_bits 0: an ideal ADC (priced as CostModel::priced_adc_bits says)
   double read_voltage_v = 0.2, t_read_s = 10e-9;
   double g_on_s = 0, g_off_s = 0;  // nominal LRS / HRS conductance
   static ChipParams from_chip(const Chip& chip);
@@ -44,8 +44,8 @@ struct ChipParams {
 
 // Per-layer overrides (mixed precision, duplication) and measured activity.
 struct LayerOptions {
-  int weight_bits = 0, input_bits = 0, adc_bits = 0;  // 0: the chip's
-  int64_t duplication = 0;                            // 0: the model's policy
+  std::optional<int> weight_bits, input_bits, adc_bits;  // not given: the layer's, else the chip's
+  std::optional<int64_t> duplication;                    // not given: 1, then the model's policy
   // Array read energy per inference measured by the crossbar engine (J); unset: shape estimate.
   std::optional<double> read_energy_j;
 };
@@ -70,7 +70,8 @@ struct ComponentCost {
 
 struct LayerCost {
   std::string name, kind;
-  int weight_bits = 0, input_bits = 0, adc_bits = 0;
+  int weight_bits = 0, input_bits = 0;
+  int adc_bits = 0;  // the resolution its ADCs are priced at (energy and area)
   int64_t macs = 0, vectors = 0, duplication = 1;
   int64_t arrays = 0, pes = 0, tiles = 0;
   double cell_utilisation = 0, pe_utilisation = 0;
@@ -131,12 +132,19 @@ class CostModel {
   // Prices `net`; an error when it does not fit the chip (tiles needed vs available).
   CostReport evaluate(const mapping::NetworkShape& net) const;
 
-  // Converter cost at another resolution (the architecture's scaling rule), per unit.
+  // Converter cost at another resolution (the architecture's scaling rule), per unit
+  // (converters.cpp). adc_at needs bits >= 1 (an Error otherwise, unless the architecture has
+  // no ADC: then every ADC is free).
   struct Converter {
     double energy_j = 0, area_m2 = 0, power_w = 0, conversion_s = 0;
   };
   Converter adc_at(int bits) const;
   Converter dac_at(int bits) const;
+  // The resolution the architecture quotes its ADC at (0: it has no ADC).
+  int reference_adc_bits() const;
+  // The resolution an ADC of `bits` is priced at: `bits`, or for an ideal ADC (0 bits, nothing
+  // to scale from) the architecture's own ADC resolution.
+  int priced_adc_bits(int bits) const;
 
  private:
   CostReport evaluate_native(const mapping::NetworkShape& net) const;

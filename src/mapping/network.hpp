@@ -19,6 +19,7 @@
 // Shapes are inferred and checked; every error names the file, the line and the layer.
 #pragma once
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -40,8 +41,8 @@ struct WeightLayer {
   int64_t vectors = 1;       // input vectors read per inference (output pixels of a conv)
   int64_t kernel = 1, stride = 1, padding = 0;
   TensorShape input, output;
-  // Mixed precision (0: the chip's widths); traced zoo models carry their layers' precision.
-  int weight_bits = 0, input_bits = 0, adc_bits = 0;
+  // Mixed precision (not given: the chip's widths); traced zoo models carry their layers' precision.
+  std::optional<int> weight_bits, input_bits, adc_bits;
   int64_t macs() const { return in_features * out_features * vectors; }
 };
 

@@ -34,6 +34,10 @@ nlohmann::json LayerPlacement::to_json() const {
   j.erase("adc_step");
   j.erase("adc_code_max");
   j["name"] = name;
+  j["weight_bits"] = weight_bits;
+  j["input_bits"] = input_bits;
+  j["duplication"] = duplication;
+  j["n_arrays"] = arrays;
   j["n_pes"] = pes;
   j["n_tiles"] = tiles;
   j["pe_utilisation"] = pe_utilisation;
@@ -50,31 +54,61 @@ nlohmann::json NetworkPlacement::to_json() const {
   return j;
 }
 
+LayerPlacement place_layer(const WeightLayer& layer, const CrossbarSpec& spec, int dac_bits, const Hierarchy& h,
+                           int64_t duplication) {
+  CrossbarSpec s = spec;
+  s.weight_bits = layer.weight_bits.value_or(spec.weight_bits);
+  s.input_bits = layer.input_bits.value_or(spec.input_bits);
+  LayerPlacement p;
+  p.name = layer.name;
+  p.weight_bits = s.weight_bits;
+  p.input_bits = s.input_bits;
+  p.mapping = plan_mapping(s, dac_bits, layer.out_features, layer.in_features);
+  set_duplication(p, h, duplication);
+  return p;
+}
+
+void set_duplication(LayerPlacement& p, const Hierarchy& h, int64_t duplication) {
+  if (duplication < 1) throw Error(fmt::format("layer {}: duplication {}; allowed: >= 1", p.name, duplication));
+  p.duplication = duplication;
+  p.arrays = p.mapping.n_arrays * duplication;
+  p.pes = ceil_div(p.arrays, h.arrays_per_pe);
+  p.tiles = ceil_div(p.pes, h.pes_per_tile);
+  p.pe_utilisation = static_cast<double>(p.arrays) / static_cast<double>(p.pes * h.arrays_per_pe);
+}
+
+int64_t tiles_needed(const std::vector<LayerPlacement>& layers, const Hierarchy& h) {
+  int64_t tiles = 0, pes = 0;
+  for (const auto& l : layers) tiles += l.tiles, pes += l.pes;
+  return h.share_tiles ? ceil_div(pes, h.pes_per_tile) : tiles;
+}
+
+void check_fits(const std::vector<LayerPlacement>& layers, const Hierarchy& h, const std::string& network,
+                const std::string& chip) {
+  const int64_t tiles = tiles_needed(layers, h);
+  if (tiles <= h.tiles) return;
+  int64_t arrays = 0, pes = 0;
+  for (const auto& l : layers) arrays += l.arrays, pes += l.pes;
+  throw Error(fmt::format("{} does not fit the chip{}: it needs {} tiles ({} arrays in {} PEs of {} arrays, {} PEs per "
+                          "tile{}), the chip has {}: {} tiles short ({:.1f}x the chip)",
+                          network, chip.empty() ? "" : " (" + chip + ")", tiles, arrays, pes, h.arrays_per_pe,
+                          h.pes_per_tile, h.share_tiles ? ", tiles shared" : ", no tile shared between layers", h.tiles,
+                          tiles - h.tiles, static_cast<double>(tiles) / static_cast<double>(h.tiles)));
+}
+
 NetworkPlacement place_network(const NetworkShape& net, const CrossbarSpec& spec, int dac_bits, const Hierarchy& h) {
   NetworkPlacement p;
   double used_cells = 0;
   for (const auto& l : net.layers) {
-    LayerPlacement lp;
-    lp.name = l.name;
-    lp.mapping = plan_mapping(spec, dac_bits, l.out_features, l.in_features);
-    lp.pes = ceil_div(lp.mapping.n_arrays, h.arrays_per_pe);
-    lp.tiles = h.share_tiles ? 0 : ceil_div(lp.pes, h.pes_per_tile);
-    lp.pe_utilisation = static_cast<double>(lp.mapping.n_arrays) / static_cast<double>(lp.pes * h.arrays_per_pe);
-    p.arrays += lp.mapping.n_arrays;
+    p.layers.push_back(place_layer(l, spec, dac_bits, h));
+    const LayerPlacement& lp = p.layers.back();
+    p.arrays += lp.arrays;
     p.pes += lp.pes;
-    p.tiles += lp.tiles;
-    used_cells += lp.mapping.utilisation * static_cast<double>(lp.mapping.n_arrays);
-    p.layers.push_back(std::move(lp));
+    used_cells += lp.mapping.utilisation * static_cast<double>(lp.arrays);
   }
-  if (h.share_tiles) p.tiles = ceil_div(p.pes, h.pes_per_tile);
+  p.tiles = tiles_needed(p.layers, h);
   p.cell_utilisation = used_cells / static_cast<double>(p.arrays);
-  if (p.tiles > h.tiles) {
-    throw Error(fmt::format("{} does not fit the chip: it needs {} tiles ({} arrays in {} PEs of {} arrays, {} PEs per "
-                            "tile{}), the chip has {}: {} tiles short ({:.1f}x the chip)",
-                            net.name, p.tiles, p.arrays, p.pes, h.arrays_per_pe, h.pes_per_tile,
-                            h.share_tiles ? ", tiles shared" : ", no tile shared between layers", h.tiles,
-                            p.tiles - h.tiles, static_cast<double>(p.tiles) / static_cast<double>(h.tiles)));
-  }
+  check_fits(p.layers, h, net.name);
   return p;
 }
 

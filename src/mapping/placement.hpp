@@ -2,9 +2,10 @@
 // plan_mapping), grouped into processing elements (PEs) and tiles.
 //
 // Convention: a PE holds `arrays_per_pe` arrays and a tile `pes_per_tile` PEs; a layer's arrays
-// fill whole PEs, and layers do not share tiles unless `share_tiles` (then layers are packed
-// PE by PE and the tile count is ceil(Σ PEs / pes_per_tile)). A network that needs more tiles
-// than the chip has is an error saying by how much.
+// (times its duplication) fill whole PEs, and layers do not share tiles unless `share_tiles`
+// (then layers are packed PE by PE and the tile count is ceil(Σ PEs / pes_per_tile)). A network
+// that needs more tiles than the chip has is an error saying by how much. The cost model places
+// its layers with the same functions (place_layer, tiles_needed, check_fits).
 #pragma once
 #include <nlohmann/json.hpp>
 
@@ -31,9 +32,13 @@ struct Hierarchy {
 
 struct LayerPlacement {
   std::string name;
-  LayerMapping mapping;   // arrays, row tiles, slices, utilisation of the cells
-  int64_t pes = 0;        // ceil(arrays / arrays_per_pe)
-  int64_t tiles = 0;      // ceil(pes / pes_per_tile) (0 when tiles are shared)
+  int weight_bits = 0, input_bits = 0;  // the widths it is mapped at (its own, else the chip's)
+  LayerMapping mapping;     // one copy: arrays, row tiles, slices, utilisation of the cells
+  int64_t duplication = 1;  // copies of the weights
+  int64_t arrays = 0;       // mapping.n_arrays · duplication
+  int64_t pes = 0;          // ceil(arrays / arrays_per_pe)
+  int64_t tiles = 0;        // ceil(pes / pes_per_tile): whole tiles of its own (with shared
+                            // tiles the network packs PEs instead, NetworkPlacement::tiles)
   double pe_utilisation = 0;  // arrays / (pes · arrays_per_pe)
   nlohmann::json to_json() const;
 };
@@ -45,8 +50,25 @@ struct NetworkPlacement {
   nlohmann::json to_json() const;
 };
 
-// Places `net` on arrays of `spec` with `dac_bits` DACs and `h`'s PEs and tiles. Error when it
-// does not fit (naming the tiles needed, available and missing).
+// Places one layer: its matrix on arrays of `spec` at the layer's own weight and input widths
+// (spec's where not given) with `dac_bits` DACs, `duplication` copies in `h`'s PEs and tiles.
+LayerPlacement place_layer(const WeightLayer& layer, const CrossbarSpec& spec, int dac_bits, const Hierarchy& h,
+                           int64_t duplication = 1);
+
+// The same layer with `duplication` copies: arrays, PEs, tiles and PE utilisation again (the
+// mapping of one copy is kept), for duplication searches.
+void set_duplication(LayerPlacement& p, const Hierarchy& h, int64_t duplication);
+
+// Tiles the placed layers need: Σ their tiles, or with shared tiles ceil(Σ PEs / PEs per tile).
+int64_t tiles_needed(const std::vector<LayerPlacement>& layers, const Hierarchy& h);
+
+// An error unless `layers` fit `h`'s tiles, naming the tiles needed, available and missing;
+// `network` (and `chip`, when not empty) name what was placed where.
+void check_fits(const std::vector<LayerPlacement>& layers, const Hierarchy& h, const std::string& network,
+                const std::string& chip = "");
+
+// Places `net` on arrays of `spec` with `dac_bits` DACs and `h`'s PEs and tiles, each layer at
+// its own widths, one copy each. Error when it does not fit (check_fits).
 NetworkPlacement place_network(const NetworkShape& net, const CrossbarSpec& spec, int dac_bits, const Hierarchy& h);
 
 }  // namespace cimkit::mapping

@@ -1,5 +1,7 @@
 // The cost model: a one-layer toy priced by hand, agreement of its action counts with the
-// crossbar engine's, MNSIM's published conventions (PE area, vgg8's PE count and layer-0
+// crossbar engine's (and with count_actions for every subtraction and input encoding), layer
+// widths and duplication (mapping::place_layer), area and energy at a layer's ADC resolution,
+// the ideal ADC, MNSIM's published conventions (PE area, vgg8's PE count and layer-0
 // latencies), monotonic behaviour, duplication, and errors.
 #include <gtest/gtest.h>
 
@@ -9,7 +11,9 @@
 #include "core/error.hpp"
 #include "cost/cost_model.hpp"
 #include "crossbar/engine.hpp"
+#include "crossbar/layer_mapping.hpp"
 #include "mapping/network.hpp"
+#include "mapping/placement.hpp"
 #include "support/scratch.hpp"
 
 namespace cimkit::cost {
@@ -147,6 +151,159 @@ TEST(CostModel, CountsEqualTheEngines) {
   const CostReport measured = CostModel(Architecture::preset("thermal_quant"), ChipParams::from_chip(*chip), o).evaluate(net);
   EXPECT_TRUE(measured.layers[0].measured_read_energy);
   EXPECT_DOUBLE_EQ(measured.components.at("pe.crossbar").energy_j, res.counts.read_energy_j() / n);
+}
+
+TEST(CostModel, CountsAreCountActionsForEverySubtractionAndEncoding) {
+  // The cost model takes its DAC, array and ADC counts from count_actions, whatever the chip
+  // does with signs: subtraction before the ADC, or inputs read in two phases.
+  const Architecture arch = Architecture::from_config(load_yaml_string(kToyArch, "toy_arch.yaml"));
+  auto layer_on = [&](Subtraction subtract, InputEncoding encoding) {
+    ChipParams c = toy_chip();
+    c.spec.subtract = subtract;
+    c.spec.input_encoding = encoding;
+    const LayerCost l = CostModel(arch, c).evaluate(toy_net()).layers[0];
+    const ActionCounts want = count_actions(plan_mapping(c.spec, c.dac_bits, 2, 12), 5);
+    EXPECT_EQ(l.dac_conversions, want.dac_conversions);
+    EXPECT_EQ(l.array_reads, want.array_activations);
+    EXPECT_EQ(l.adc_conversions, want.adc_conversions);
+    return l;
+  };
+  const LayerCost digital = layer_on(Subtraction::Digital, InputEncoding::Unsigned);
+  const LayerCost analog = layer_on(Subtraction::Analog, InputEncoding::Unsigned);
+  const LayerCost bipolar = layer_on(Subtraction::Digital, InputEncoding::Bipolar);
+  const LayerCost two_phase = layer_on(Subtraction::Digital, InputEncoding::TwoPhase);
+  // A differential pair subtracted in the analog domain is one conversion, not two: V S T K out
+  // = 5*4*2*3*2 instead of V S T K P out = 480.
+  EXPECT_EQ(digital.adc_conversions, 480);
+  EXPECT_EQ(analog.adc_conversions, 240);
+  EXPECT_EQ(analog.dac_conversions, digital.dac_conversions);
+  // Two phases read the 3 magnitude slices of a 4-bit signed input twice: 6 slices, where the
+  // bipolar encoding reads them once.
+  EXPECT_EQ(two_phase.dac_conversions, 2 * bipolar.dac_conversions);
+  EXPECT_EQ(two_phase.array_reads, 2 * bipolar.array_reads);
+  EXPECT_EQ(two_phase.adc_conversions, 2 * bipolar.adc_conversions);
+  EXPECT_EQ(two_phase.dac_conversions, 5 * 6 * 12 * 2);
+  // The ADC energy follows the count: 1 pJ a conversion.
+  EXPECT_NEAR(analog.components.at("pe.adc").energy_j, 240e-12, 1e-18);
+}
+
+TEST(CostModel, LayerWidthsAndDuplicationWhenGivenElseTheChips) {
+  // Per-layer options over the layer's own widths over the chip's; "not given" is no value.
+  const Architecture arch = Architecture::from_config(load_yaml_string(kToyArch, "toy_arch.yaml"));
+  mapping::NetworkShape net = toy_net();
+  CostOptions o;
+  EXPECT_FALSE(o.layers["fc"].weight_bits || o.layers["fc"].adc_bits || o.layers["fc"].duplication);
+  const LayerCost chips = CostModel(arch, toy_chip(), o).evaluate(net).layers[0];
+  EXPECT_EQ(chips.weight_bits, 4);
+  EXPECT_EQ(chips.input_bits, 4);
+  EXPECT_EQ(chips.adc_bits, 4);
+  EXPECT_EQ(chips.duplication, 1);
+  net.layers[0].weight_bits = 4;  // the chip's width, given by the layer
+  net.layers[0].input_bits = 2;
+  net.layers[0].adc_bits = 6;
+  const LayerCost own = CostModel(arch, toy_chip(), o).evaluate(net).layers[0];
+  EXPECT_EQ(own.weight_bits, 4);
+  EXPECT_EQ(own.input_bits, 2);
+  EXPECT_EQ(own.adc_bits, 6);
+  EXPECT_EQ(own.arrays, 4);
+  EXPECT_EQ(own.dac_conversions, 5 * 2 * 12 * 2);
+  o.layers["fc"].weight_bits = 3;  // 2 magnitude slices: 8 columns, one array per row tile
+  o.layers["fc"].adc_bits = 5;
+  o.layers["fc"].duplication = 3;  // the placement of mapping::place_layer, 3 copies
+  const LayerCost given = CostModel(arch, toy_chip(), o).evaluate(net).layers[0];
+  EXPECT_EQ(given.weight_bits, 3);
+  EXPECT_EQ(given.input_bits, 2);  // the layer's: the option is not given
+  EXPECT_EQ(given.adc_bits, 5);
+  mapping::Hierarchy h;
+  h.arrays_per_pe = 1;
+  h.pes_per_tile = 2;
+  h.tiles = 3;
+  mapping::WeightLayer w = net.layers[0];
+  w.weight_bits = 3;
+  const mapping::LayerPlacement p = mapping::place_layer(w, toy_chip().spec, 1, h, 3);
+  EXPECT_EQ(given.duplication, 3);
+  EXPECT_EQ(given.arrays, p.arrays);
+  EXPECT_EQ(given.arrays, 6);
+  EXPECT_EQ(given.pes, p.pes);
+  EXPECT_EQ(given.tiles, p.tiles);
+  EXPECT_EQ(given.tiles, 3);
+  // 5 vectors on 3 copies: ceil(5/3) = 2 vectors of 2 slices, 10 ns each, plus 1 ns.
+  EXPECT_NEAR(given.latency_s, 2 * 2 * 10e-9 + 1e-9, 1e-15);
+  // 6 copies: 12 arrays in 12 PEs, 6 tiles; the chip has 3.
+  o.layers["fc"].duplication = 6;
+  const std::string e = testing::error_of([&] { CostModel(arch, toy_chip(), o).evaluate(net); });
+  EXPECT_HAS(e, "needs 6 tiles");
+  EXPECT_HAS(e, "the chip has 3: 3 tiles short");
+}
+
+TEST(CostModel, AreaAndEnergyAtTheLayersAdcBits) {
+  // A layer's tiles carry ADCs of its own resolution: priced at the same bits as its
+  // conversions, in both conventions; the chip's spare tiles keep the chip's ADC.
+  const CostModel tq = CostModel::from_config(nullptr, nullptr, {});
+  ConfigNode mnsim_arch = ConfigNode::map({"t", 0});
+  mnsim_arch.set("preset", ConfigNode::scalar("mnsim", {"t", 0}));
+  const CostModel mn = CostModel::from_config(&mnsim_arch, nullptr, {});
+  for (const CostModel* base : {&tq, &mn}) {
+    const std::string conv = base->architecture().conventions();
+    mapping::NetworkShape net = net_of("vgg8");
+    ChipParams at4 = base->chip(), at8 = base->chip();
+    at4.adc_bits = 4;
+    at8.adc_bits = 8;
+    const CostReport chip4 = CostModel(base->architecture(), at4).evaluate(net);
+    const CostReport chip8 = CostModel(base->architecture(), at8).evaluate(net);
+    net.layers[2].adc_bits = 8;  // one layer at 8 bits on the 4-bit chip
+    const CostReport mixed = CostModel(base->architecture(), at4).evaluate(net);
+    const LayerCost &l4 = chip4.layers[2], &l8 = chip8.layers[2], &lm = mixed.layers[2];
+    EXPECT_EQ(lm.adc_bits, 8) << conv;
+    EXPECT_EQ(lm.tiles, l4.tiles) << conv;
+    EXPECT_LT(l4.area_m2, l8.area_m2) << conv;
+    EXPECT_DOUBLE_EQ(lm.area_m2, l8.area_m2) << conv;
+    EXPECT_DOUBLE_EQ(lm.components.at(conv == "mnsim" ? "adc" : "pe.adc").energy_j,
+                     l8.components.at(conv == "mnsim" ? "adc" : "pe.adc").energy_j) << conv;
+    EXPECT_DOUBLE_EQ(mixed.layers[1].area_m2, chip4.layers[1].area_m2) << conv;
+    EXPECT_NEAR(mixed.totals.area_m2, chip4.totals.area_m2 + l8.area_m2 - l4.area_m2, 1e-9 * chip4.totals.area_m2) << conv;
+    // The chip's unused tiles stay at its own 4 bits.
+    EXPECT_NEAR(mixed.totals.chip_area_m2 - mixed.totals.area_m2,
+                static_cast<double>(mixed.geometry.tiles_on_chip - mixed.totals.n_tiles) * chip4.geometry.tile_area_m2,
+                1e-9 * mixed.totals.chip_area_m2) << conv;
+    EXPECT_DOUBLE_EQ(mixed.geometry.tile_area_m2, chip4.geometry.tile_area_m2) << conv;
+  }
+}
+
+TEST(CostModel, AnIdealAdcIsPricedAtTheArchitecturesResolution) {
+  // An ideal ADC (0 bits) has no resolution to scale to: it costs what the architecture's own
+  // ADC costs (thermal_quant: 8 bits), and the report says so.
+  const CostModel tq = CostModel::from_config(nullptr, nullptr, {});
+  EXPECT_EQ(tq.reference_adc_bits(), 8);
+  EXPECT_EQ(tq.priced_adc_bits(0), 8);
+  EXPECT_EQ(tq.priced_adc_bits(5), 5);
+  EXPECT_HAS(testing::error_of([&] { tq.adc_at(0); }), "ideal ADC");
+  ChipParams ideal = tq.chip(), at8 = tq.chip(), at4 = tq.chip();
+  ideal.adc_bits = 0;
+  at8.adc_bits = 8;
+  at4.adc_bits = 4;
+  const mapping::NetworkShape net = net_of("vgg8");
+  const CostReport ri = CostModel(tq.architecture(), ideal).evaluate(net);
+  const CostReport r8 = CostModel(tq.architecture(), at8).evaluate(net);
+  const CostReport r4 = CostModel(tq.architecture(), at4).evaluate(net);
+  EXPECT_EQ(ri.layers[0].adc_bits, 8);
+  EXPECT_DOUBLE_EQ(ri.totals.energy_j, r8.totals.energy_j);
+  EXPECT_DOUBLE_EQ(ri.totals.area_m2, r8.totals.area_m2);
+  EXPECT_GT(ri.components.at("pe.adc").energy_j, r4.components.at("pe.adc").energy_j);
+  const nlohmann::json& adc = ri.reference["converters_at_chip_resolution"]["adc"];
+  EXPECT_EQ(adc["bits"].get<int>(), 0);
+  EXPECT_EQ(adc["priced_at_bits"].get<int>(), 8);
+  EXPECT_HAS(adc["ideal"].get<std::string>(), "ideal");
+  EXPECT_FALSE(r8.reference["converters_at_chip_resolution"]["adc"].contains("ideal"));
+  // MNSIM's conventions: its ADC_Choice resolution (6 bits as shipped).
+  ConfigNode arch = ConfigNode::map({"t", 0});
+  arch.set("preset", ConfigNode::scalar("mnsim", {"t", 0}));
+  const CostModel mn = CostModel::from_config(&arch, nullptr, {});
+  ChipParams mi = mn.chip();
+  mi.adc_bits = 0;
+  const CostReport rm = CostModel(mn.architecture(), mi).evaluate(net);
+  EXPECT_EQ(rm.layers[0].adc_bits, 6);
+  EXPECT_DOUBLE_EQ(rm.totals.energy_j, mn.evaluate(net).totals.energy_j);
 }
 
 TEST(CostModel, MnsimConventions) {

@@ -121,6 +121,73 @@ TEST(Placement, AgreesWithTheEngineAndCountsPesAndTiles) {
   EXPECT_LT(place_network(net, big, 1, Hierarchy{}).arrays, place_network(net, s, 1, Hierarchy{}).arrays);
 }
 
+TEST(Placement, PlaceLayerDuplicatesAndKeepsTheLayersOwnWidths) {
+  CrossbarSpec s = spec_128_1bit();
+  s.baseline = Baseline::ReferenceColumn;
+  s.cell_bits = 2;
+  Hierarchy h;
+  h.arrays_per_pe = 4;
+  h.pes_per_tile = 2;
+  WeightLayer a;
+  a.name = "a";
+  a.kind = "linear";
+  a.in_features = 300;
+  a.out_features = 100;
+  // One copy: 3 row tiles x 7 arrays = 21 arrays in 6 PEs of 4, 3 tiles of 2.
+  const LayerPlacement one = place_layer(a, s, 1, h);
+  EXPECT_EQ(one.arrays, 21);
+  EXPECT_EQ(one.pes, 6);
+  EXPECT_EQ(one.tiles, 3);
+  // Three copies: 63 arrays, ceil(63 / 4) = 16 PEs, 8 tiles, 63 of 64 array slots used; the
+  // mapping of one copy is unchanged.
+  LayerPlacement three = place_layer(a, s, 1, h, 3);
+  EXPECT_EQ(three.duplication, 3);
+  EXPECT_EQ(three.mapping.n_arrays, 21);
+  EXPECT_EQ(three.arrays, 63);
+  EXPECT_EQ(three.pes, 16);
+  EXPECT_EQ(three.tiles, 8);
+  EXPECT_DOUBLE_EQ(three.pe_utilisation, 63.0 / 64.0);
+  set_duplication(three, h, 1);
+  EXPECT_EQ(three.pes, one.pes);
+  EXPECT_EQ(three.tiles, one.tiles);
+  EXPECT_THROW(set_duplication(three, h, 0), Error);
+  // Tiles of several layers: whole tiles each, or packed PE by PE when shared.
+  EXPECT_EQ(tiles_needed({one, place_layer(a, s, 1, h, 3)}, h), 3 + 8);
+  h.share_tiles = true;
+  EXPECT_EQ(tiles_needed({one, place_layer(a, s, 1, h, 3)}, h), cdiv(6 + 16, 2));
+
+  // Widths: not given, the spec's (8-bit weights: 7 magnitude bits in 2-bit cells = 4 slices;
+  // 8 one-bit input slices); given, the layer's own (4-bit weights: 2 slices; 3 input slices).
+  EXPECT_FALSE(a.weight_bits.has_value());
+  EXPECT_FALSE(a.input_bits.has_value());
+  EXPECT_FALSE(a.adc_bits.has_value());
+  EXPECT_EQ(one.weight_bits, 8);
+  EXPECT_EQ(one.mapping.weight_slices, 4);
+  EXPECT_EQ(one.mapping.input_slices, 8);
+  WeightLayer narrow = a;
+  narrow.weight_bits = 4;
+  narrow.input_bits = 3;
+  const LayerPlacement n = place_layer(narrow, s, 1, h);
+  EXPECT_EQ(n.weight_bits, 4);
+  EXPECT_EQ(n.input_bits, 3);
+  EXPECT_EQ(n.mapping.weight_slices, 2);
+  EXPECT_EQ(n.mapping.input_slices, 3);
+  EXPECT_LT(n.arrays, one.arrays);
+  // place_network places every layer the same way, at its own widths.
+  NetworkShape net;
+  net.name = "mixed";
+  net.layers = {a, narrow};
+  h.share_tiles = false;
+  const NetworkPlacement p = place_network(net, s, 1, h);
+  EXPECT_EQ(p.layers[0].arrays, one.arrays);
+  EXPECT_EQ(p.layers[1].arrays, n.arrays);
+  EXPECT_EQ(p.arrays, one.arrays + n.arrays);
+  // A layer list gives no widths: the chip's.
+  for (const auto& l : load_layer_list(kNets + "/mnsim/vgg8.yaml").layers) {
+    EXPECT_FALSE(l.weight_bits || l.input_bits || l.adc_bits) << l.name;
+  }
+}
+
 TEST(Trace, ZooModelShapesMatchTheLayerList) {
   nn::ZooOptions zo;
   zo.name = "vgg8";
