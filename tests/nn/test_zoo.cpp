@@ -297,7 +297,9 @@ TEST(ZooConfig, ParsesTheModelSection) {
   EXPECT_TRUE(o.per_channel);
 
   const auto d = ZooOptions::from_params(parse("{name: lenet5}"));
-  EXPECT_EQ(d.precision, (Precision{8, 8, 8}));
+  EXPECT_EQ(d.precision, (Precision{8, 8, 0}));  // adc_bits 0: the chip's, set by resolve_adc_bits
+  EXPECT_TRUE(d.fold_normalisation);              // the first layer reads pixels
+  EXPECT_FALSE(ZooOptions::from_params(parse("{name: lenet5, first_layer_input: normalised}")).fold_normalisation);
   EXPECT_EQ(d.first_last_bits, 8);
   EXPECT_EQ(d.quant, QuantMode::lsq);
   EXPECT_DOUBLE_EQ(d.width, 1.0);
@@ -313,9 +315,12 @@ TEST(ZooConfig, RejectsBadValues) {
   EXPECT_HAS(error_of([] { ZooOptions::from_params(parse("{name: mlp, first_last_bits: 1}")); }),
              "run.yaml:1: model.first_last_bits: 1 is not allowed");
   EXPECT_HAS(error_of([] {
-               ZooOptions::from_params(parse("{name: mlp, first_last_bits: 0, act_bits: 1}"));
+               ZooOptions::from_params(parse("{name: mlp, first_last_bits: 0, act_bits: 1, first_layer_input: normalised}"));
              }),
              "model.act_bits");
+  // Unsigned pixels need no sign bit: 1-bit activations are allowed when the first layer folds.
+  EXPECT_NO_THROW(ZooOptions::from_params(parse("{name: mlp, first_last_bits: 0, act_bits: 1}")));
+  EXPECT_HAS(error_of([] { parse("{name: mlp, first_layer_input: signed}"); }), "model.first_layer_input");
   const Schema schema = ZooOptions::schema();
   for (const auto& spec : schema.specs()) EXPECT_FALSE(spec.description.empty()) << spec.name;
 }
