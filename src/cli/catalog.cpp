@@ -1,13 +1,15 @@
 #include "cli/catalog.hpp"
 
 #include "cli/run_config.hpp"
-#include "cli/run_job.hpp"
 #include "core/registry.hpp"
 #include "cost/architecture.hpp"
 #include "cost/cost_model.hpp"
 #include "crossbar/chip.hpp"
 #include "nn/zoo.hpp"
+#include "pipeline/chip_eval.hpp"
 #include "pipeline/chip_thermal.hpp"
+#include "pipeline/job.hpp"
+#include "pipeline/job_data.hpp"
 
 namespace cimkit::cli {
 
@@ -18,9 +20,9 @@ std::vector<Section> fixed_sections() {
           {"crossbar", CrossbarSpec::schema(), {}},
           {"operating", OperatingConditions::schema(), {}},
           {"model", nn::ZooOptions::schema(), {}},
-          {"data", data_schema(), {}},
-          {"train", train_schema(), {}},
-          {"eval", eval_schema(), {}},
+          {"data", pipeline::data_schema(), {}},
+          {"train", pipeline::train_schema(), {}},
+          {"eval", pipeline::ChipEvalOptions::schema(), {}},
           {"arch", cost::Architecture::schema(), arch},
           {"arch.timing", cost::Timing::schema(), {}},
           {"arch.mnsim", cost::Architecture::mnsim_schema(), {}},

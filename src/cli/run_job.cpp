@@ -8,7 +8,6 @@
 #include <filesystem>
 #include <iostream>
 #include <sstream>
-#include <tuple>
 
 #include "cli/file_kind.hpp"
 #include "cli/run_config.hpp"
@@ -16,84 +15,24 @@
 #include "core/paths.hpp"
 #include "core/rng.hpp"
 #include "core/text.hpp"
-#include "data/dataset.hpp"
-#include "data/loader.hpp"
+#include "cost/cost_model.hpp"
 #include "nn/interop.hpp"
 #include "nn/zoo.hpp"
-#include "cost/cost_model.hpp"
-#include "nn/shape_trace.hpp"
 #include "pipeline/chip_eval.hpp"
 #include "pipeline/chip_thermal.hpp"
+#include "pipeline/evaluator.hpp"
+#include "pipeline/job.hpp"
+#include "pipeline/job_data.hpp"
 #include "train/checkpoint.hpp"
-#include "train/signals.hpp"
-#include "train/trainer.hpp"
+#include "train/metrics.hpp"
 
 namespace cimkit::cli {
 namespace fs = std::filesystem;
-
-Schema data_schema() {
-  Schema s("data", "The dataset the job trains and evaluates on.");
-  s.choice("name", data::dataset_names(), "Dataset").def(std::string("fashion_mnist"));
-  s.string("dir", "Directory of the dataset files (empty: the default location, e.g. "
-                  "/usr/share/datasets/fashion-mnist for Debian's dataset-fashion-mnist)")
-      .def(std::string(""));
-  s.real("val_fraction", "Fraction of the (limited) training set held out for validation, split with the run seed")
-      .range(0.0, 0.9).def(0.1);
-  s.integer("train_limit", "Use a seeded random subset of this many training images (0: all)").at_least(0).def(int64_t{0});
-  s.integer("test_limit", "Evaluate on the first this many test images (0: all)").at_least(0).def(int64_t{0});
-  s.choice("augment", {"auto", "on", "off"}, "Random crop + flip while training (auto: on for CIFAR, off otherwise)")
-      .def(std::string("auto"));
-  s.integer("eval_batch_size", "Images per batch when evaluating (digital and on the chip)").range(1, 65536).def(int64_t{256});
-  return s;
-}
-
-Schema train_schema() {
-  Schema s = train::TrainOptions::schema();
-  s.choice("mode", {"float", "quantised", "analog"},
-           "Layer mode while training: float, quantised (fake-quant QAT, straight-through) or analog (the chip "
-           "surrogate: ADC in the loop with a straight-through floor, paper 003 eq. 2-3, and noise injection)")
-      .def(std::string("quantised"));
-  s.boolean("adc_in_loop", "analog mode: the layer's ADC in the forward pass (else the exact product of the codes)")
-      .def(true);
-  s.choice("adc_model", {"chip", "tile"},
-           "analog mode: chip = the forward value is the chip's digital result (same slicing and ADC, ideal cells) with a "
-           "straight-through backward; tile = paper 003 eq. 2-3 on un-sliced row-tile partial sums")
-      .def(std::string("chip"));
-  s.real("weight_noise", "analog mode: std of Gaussian noise added to the weight codes, as a fraction of the largest code")
-      .range(0.0, 1.0).def(0.0);
-  s.real("output_noise", "analog mode: std of Gaussian noise per partial sum in ADC steps (tile) or per output in output LSBs (chip)")
-      .range(0.0, 100.0).def(0.0);
-  s.string("pretrained", "state_dict file (Python torch.save or cimkit model.pt) loaded before training (empty: none)")
-      .def(std::string(""));
-  return s;
-}
-
-Schema eval_schema() {
-  Schema s("eval", "Evaluation on the chip after training.");
-  s.integer("device_seeds", "Device instances (Monte-Carlo over D2D variation, faults, drift draws); "
-                            "analog accuracy is reported as mean +- std over them")
-      .range(1, 1000).def(int64_t{3});
-  s.boolean("sqnr", "Measure each layer's SQNR (analog vs digital output on the same input)").def(true);
-  return s;
-}
 
 namespace {
 
 using Clock = std::chrono::steady_clock;
 double seconds_since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
-
-// A seeded random subset of `limit` samples (order kept), or the whole set.
-data::Dataset limit_random(const data::Dataset& d, int64_t limit, uint64_t seed) {
-  if (limit <= 0 || limit >= d.size()) return d;
-  auto g = make_generator(derive_seed(seed, "train_limit"));
-  torch::Tensor idx = std::get<0>(torch::randperm(d.size(), g, torch::kInt64).slice(0, 0, limit).sort());
-  return d.subset(idx);
-}
-
-data::Dataset limit_first(const data::Dataset& d, int64_t limit) {
-  if (limit <= 0 || limit >= d.size()) return d;
-  return d.subset(torch::arange(limit, torch::kInt64));
-}
 
 // "1 epoch", "3 epochs".
 std::string plural(int64_t n, const std::string& noun) { return fmt::format("{} {}{}", n, noun, n == 1 ? "" : "s"); }
@@ -166,10 +105,10 @@ int run_job(const JobArgs& args, std::ostream& term) {
   const int threads = set_threads(rc.threads);
 
   // Sections, validated (errors point at file:line and key).
-  const Params dp = parse_params(rc.sections.at("data"), data_schema(), "data");
+  const Params dp = parse_params(rc.sections.at("data"), pipeline::data_schema(), "data");
   const Params mp = parse_params(rc.sections.at("model"), nn::ZooOptions::schema(), "model");
-  const Params tp = parse_params(rc.sections.at("train"), train_schema(), "train");
-  const Params ep = parse_params(rc.sections.at("eval"), eval_schema(), "eval");
+  const Params tp = parse_params(rc.sections.at("train"), pipeline::train_schema(), "train");
+  const Params ep = parse_params(rc.sections.at("eval"), pipeline::ChipEvalOptions::schema(), "eval");
   const train::TrainOptions topt = train::TrainOptions::from_params(tp);
   // The cost model (architecture and options) is validated up front, so a typo fails in seconds.
   const Params costp = parse_params(rc.sections.at("cost"), cost::CostOptions::schema(), "cost");
@@ -211,67 +150,21 @@ int run_job(const JobArgs& args, std::ostream& term) {
   write_text_file((fs::path(out_dir) / "resolved_config.yaml").string(), to_yaml(rc.resolved));
 
   // Data.
-  const std::string dname = dp.get_string("name");
-  const auto t_data = Clock::now();
-  data::Dataset train_all = data::load_dataset(dname, dp.get_string("dir"), true);
-  const data::Dataset test_all = data::load_dataset(dname, dp.get_string("dir"), false);
-  std::string data_notes;  // a limit beyond the set's size uses the whole set, and says so
-  const std::vector<std::tuple<std::string, std::string, int64_t>> limits = {
-      {"train_limit", "training", train_all.size()}, {"test_limit", "test", test_all.size()}};
-  for (const auto& [key, part, n] : limits) {
-    if (dp.get_int(key) > n) {
-      data_notes += fmt::format("note: data.{} {} is more than the {} {} images of {}; using all {}\n", key,
-                                dp.get_int(key), n, part, dname, n);
-    }
-  }
-  data::Dataset test = limit_first(test_all, dp.get_int("test_limit"));
-  train_all = limit_random(train_all, dp.get_int("train_limit"), rc.seed);
-  data::SplitResult parts = data::split(train_all, dp.get_real("val_fraction"), rc.seed);
-  const std::string aug = dp.get_string("augment");
-  const bool augment = aug == "on" || (aug == "auto" && dname.rfind("cifar", 0) == 0);
-  data::DataLoaderOptions lo;
-  lo.batch_size = topt.batch_size;
-  lo.shuffle = true;
-  lo.seed = derive_seed(rc.seed, "data");
-  lo.augment = augment;
-  data::DataLoader train_loader(parts.train, lo);
-  data::DataLoaderOptions eo;
-  eo.batch_size = dp.get_int("eval_batch_size");
-  eo.shuffle = false;
-  std::optional<data::DataLoader> val_loader;
-  if (parts.val.size() > 0) val_loader.emplace(parts.val, eo);
-  data::DataLoader test_loader(test, eo);
-  const double data_s = seconds_since(t_data);
+  pipeline::JobData jd = pipeline::prepare_data(dp, topt.batch_size, rc.seed);
+  const std::string& dname = jd.name;
 
   // Model.
-  nn::ZooOptions zo = nn::ZooOptions::from_params(mp);
-  zo.in_channels = train_all.channels();
-  zo.image_size = train_all.images.size(2);
-  zo.n_classes = train_all.n_classes;
-  zo.input_mean = train_all.norm_mean;
-  zo.input_std = train_all.norm_std;
-  zo.resolve_adc_bits(*rc.chip, &mp);
-  torch::manual_seed(derive_seed(rc.seed, "model_init"));
-  std::shared_ptr<nn::Network> net = nn::make_model(zo);
-  auto ctx = std::make_shared<nn::AnalogContext>(rc.chip, rc.seed);
-  ctx->set_operating(rc.operating);
-  ctx->training.adc_in_loop = tp.get_bool("adc_in_loop");
-  ctx->training.weight_noise = tp.get_real("weight_noise");
-  ctx->training.output_noise = tp.get_real("output_noise");
-  ctx->training.adc_model = tp.get_string("adc_model") == "tile" ? nn::SurrogateAdc::Tile : nn::SurrogateAdc::Chip;
-  net->set_context(ctx);
-  if (!tp.get_string("pretrained").empty()) {
-    nn::ImportReport rep = nn::load_state_dict(*net, tp.get_string("pretrained"), nn::ImportOptions{});
-    term << "pretrained: " << tp.get_string("pretrained") << ": " << rep.summary() << "\n";
-  }
-  const nn::LayerMode train_mode = nn::parse_layer_mode(tp.get_string("mode"), "train.mode");
-  net->set_mode(train_mode);
+  pipeline::JobModel jm = pipeline::build_model(mp, tp, jd, rc.chip, rc.operating, rc.seed);
+  if (!jm.pretrained.empty()) term << "pretrained: " << jm.pretrained << "\n";
+  const nn::ZooOptions& zo = jm.zoo;
+  const std::shared_ptr<nn::Network>& net = jm.net;
+  const nn::LayerMode train_mode = jm.train_mode;
 
   const auto& cs = rc.chip->spec();
   term << fmt::format("cimkit run {} -> {}  ({} threads)\n", config, out_dir, threads);
-  term << fmt::format("data: {} — {} train / {} validation / {} test images{}\n", dname, parts.train.size(),
-                      parts.val.size(), test.size(), augment ? " (crop + flip)" : "");
-  term << data_notes;
+  term << fmt::format("data: {} — {} train / {} validation / {} test images{}\n", dname, jd.train_size(),
+                      jd.val_size(), jd.test_size(), jd.augment ? " (crop + flip)" : "");
+  term << jd.notes;
   term << fmt::format("model: {} (width {}, {} parameters, {} analog layers), {}-bit weights / {}-bit activations / "
                       "{}-bit ADC, first and last layers {} bits\n",
                       zo.name, zo.width, nn::count_parameters(*net), net->analog_layers().size(),
@@ -287,95 +180,61 @@ int run_job(const JobArgs& args, std::ostream& term) {
                       format_double(rc.operating.time_since_program_s), format_double(rc.operating.temperature_k));
 
   // Training.
-  const auto t_train = Clock::now();
-  train::Trainer trainer(net, topt, rc.seed, torch::kCPU, out_dir);
-  trainer.set_progress_stream(&std::cerr, isatty(STDERR_FILENO) != 0);
-  if (args.resume) trainer.resume(ckpt.string());
-  const size_t epochs_before = trainer.history().size();  // trained in earlier sessions of this run
-  train::TrainResult tr;
-  if (topt.epochs > 0) {
-    // Ctrl-C / SIGTERM stop training gracefully (checkpoint, exit 130); outside training they
-    // keep their default action.
-    train::StopSignalGuard signals(trainer);
+  pipeline::TrainingSettings ts;
+  ts.out_dir = out_dir;
+  if (args.resume) ts.resume_from = ckpt.string();
+  ts.progress = &std::cerr;
+  ts.progress_tty = isatty(STDERR_FILENO) != 0;
+  ts.on_start = [&] {
     term << fmt::format("training: {} in {} mode, {} {}, lr {}, batch {}\n", plural(topt.epochs, "epoch"),
-                        to_string(train_mode),
-                        train::to_string(topt.optimizer), train::to_string(topt.schedule), format_double(topt.lr),
-                        topt.batch_size);
-    tr = trainer.fit(train_loader, val_loader ? &*val_loader : nullptr);
-    if (tr.interrupted) {
-      term << fmt::format("interrupted: checkpoint written to {}; continue with: cimkit run {} --resume{}\n",
-                          ckpt.string(), config, args.out.empty() ? "" : " --out " + args.out);
-      return 130;
-    }
+                        to_string(train_mode), train::to_string(topt.optimizer), train::to_string(topt.schedule),
+                        format_double(topt.lr), topt.batch_size);
+  };
+  const pipeline::TrainingOutcome tr = pipeline::train_model(jm, jd, topt, rc.seed, ts);
+  if (tr.interrupted) {
+    term << fmt::format("interrupted: checkpoint written to {}; continue with: cimkit run {} --resume{}\n",
+                        ckpt.string(), config, args.out.empty() ? "" : " --out " + args.out);
+    return 130;
   }
-  const double train_s = seconds_since(t_train);
   nn::save_state_dict(*net, (fs::path(out_dir) / "model.pt").string());
 
-  // Evaluation: float (when trained in float), digital, analog over device instances.
-  const auto t_eval = Clock::now();
-  std::optional<double> float_acc;
-  {
-    net->set_mode(nn::LayerMode::Float);
-    float_acc = pipeline::accuracy(*net, test_loader, -1);
-  }
-  pipeline::ChipEvalOptions co;
-  co.device_seeds = ep.get_int("device_seeds");
-  co.sqnr = ep.get_bool("sqnr");
-  pipeline::ChipEvalResult ce = pipeline::evaluate_on_chip(*net, test_loader, ctx, co);
-  const double eval_s = seconds_since(t_eval);
-
-  // Hardware cost of this network on the architecture, the array read energy measured by the
-  // engine during the evaluation (per inference, first device instance).
-  std::optional<cost::CostReport> cost_rep;
+  // Evaluation: float, digital, analog over device instances; the hardware cost (array read
+  // energy measured by the engine), the temperature from the power map and the analog accuracy
+  // with every array read at its temperature.
+  pipeline::EvaluatorOptions evo;
+  evo.eval = pipeline::ChipEvalOptions::from_params(ep);
   if (costp.get_bool("enabled")) {
-    cost::CostOptions copt = cost::CostOptions::from_params(costp);
-    for (const auto& l : ce.layers) copt.layers[l.name].read_energy_j = l.counts.read_energy_j();
-    const mapping::NetworkShape shape =
-        nn::trace_network(*net, zo.name, {zo.in_channels, zo.image_size, zo.image_size});
-    cost_rep = cost::CostModel(arch, cost::ChipParams::from_chip(*rc.chip), copt).evaluate(shape);
+    evo.arch = arch;
+    evo.cost = cost::CostOptions::from_params(costp);
   }
-
-  // Temperature from the power map, and the accuracy with every array read at its temperature.
-  std::optional<pipeline::ChipThermal> heat;
-  std::optional<pipeline::ChipEvalResult> ce_hot;
-  if (cost_rep && thopt.enabled) {
-    std::vector<std::vector<double>> per_array;
-    for (const auto& l : ce.layers) {
-      std::vector<double> e;
-      if (l.counts.read_energy_j_per_array.defined()) {
-        const torch::Tensor t = l.counts.read_energy_j_per_array.to(torch::kFloat64).contiguous();
-        e.assign(t.data_ptr<double>(), t.data_ptr<double>() + t.numel());
-      }
-      per_array.push_back(std::move(e));
-    }
-    heat = pipeline::solve_chip_thermal(pipeline::chip_floorplan(*cost_rep, per_array), thopt);
-    if (thopt.feedback) {
-      auto layers = net->analog_layers();
-      for (size_t i = 0; i < layers.size() && i < heat->array_temperature_k.size(); ++i) {
-        const int64_t n = layers[i].layer->mapping().n_arrays;  // the first copy of duplicated layers
-        const auto& t = heat->array_temperature_k[i];
-        layers[i].layer->set_temperature(torch::tensor(std::vector<double>(t.begin(), t.begin() + n), torch::kFloat64));
-      }
-      pipeline::ChipEvalOptions hot = co;
-      hot.sqnr = false;
-      ce_hot = pipeline::evaluate_on_chip(*net, test_loader, ctx, hot);
-    }
-  }
-  const double eval_total_s = seconds_since(t_eval);
+  evo.thermal = thopt;
+  pipeline::ChipEvaluator evaluator(net, jm.ctx, jd.test, zo.name, jm.input_shape(), evo);
+  const auto t_eval = Clock::now();
+  const std::optional<double> float_acc = evaluator.float_accuracy();
+  const double float_s = seconds_since(t_eval);
+  const pipeline::Evaluation ev = evaluator.evaluate();
+  const pipeline::ChipEvalOptions& co = evo.eval;
+  const pipeline::ChipEvalResult& ce = ev.chip;
+  const std::optional<cost::CostReport>& cost_rep = ev.cost;
+  const std::optional<pipeline::ChipThermal>& heat = ev.thermal;
+  const std::optional<pipeline::ChipEvalResult>& ce_hot = ev.hot;
+  const double data_s = jd.seconds, train_s = tr.seconds, eval_s = float_s + ev.seconds.chip_eval;
+  const double cost_heat_s = ev.seconds.total - ev.seconds.chip_eval;
 
   // Summary.
   std::ostringstream s;
   s << fmt::format("cimkit run {} — {} on {}, {}x{} arrays of {}-bit '{}' cells\n", config, zo.name, dname, cs.rows,
                    cs.cols, cs.cell_bits, rc.resolved.find("chip")->find("device")->find("impl")->value());
-  if (!trainer.history().empty()) {
+  if (!tr.history.empty()) {
     // Every epoch of the run, those of earlier sessions (before --resume) included.
-    const auto& hist = trainer.history();
+    const auto& hist = tr.history;
     const auto& h = hist.back();
     double secs = 0, images = 0;
     for (const auto& e : hist) {
       secs += e.seconds;
       if (std::isfinite(e.images_per_s)) images += e.images_per_s * e.seconds;
     }
+    const size_t epochs_before = tr.epochs_before;
     const size_t now = hist.size() - std::min(epochs_before, hist.size());
     const std::string sessions = epochs_before == 0 ? ""
                                  : now == 0         ? " (all before resuming)"
@@ -432,7 +291,7 @@ int run_job(const JobArgs& args, std::ostream& term) {
   }
   s << fmt::format("time: data {:.1f} s{}, evaluation {:.1f} s{}, total {:.1f} s\n", data_s,
                    topt.epochs > 0 ? fmt::format(", training {:.1f} s", train_s) : "", eval_s,
-                   cost_rep ? fmt::format(", {} {:.1f} s", heat ? "cost and heat" : "cost", eval_total_s - eval_s) : "",
+                   cost_rep ? fmt::format(", {} {:.1f} s", heat ? "cost and heat" : "cost", cost_heat_s) : "",
                    seconds_since(t_start));
   // The files of the folder: the trainer's only when it has trained (now or before a resume).
   std::string files = "summary.txt, stats.json, layers.csv, resolved_config.yaml, model.pt";
@@ -462,15 +321,15 @@ int run_job(const JobArgs& args, std::ostream& term) {
   stats["seed"] = rc.seed;
   stats["threads"] = threads;
   stats["data"] = {{"name", dname},
-                   {"train", parts.train.size()},
-                   {"val", parts.val.size()},
-                   {"test", test.size()},
-                   {"augment", augment}};
+                   {"train", jd.train_size()},
+                   {"val", jd.val_size()},
+                   {"test", jd.test_size()},
+                   {"augment", jd.augment}};
   stats["model"] = {{"name", zo.name},
                     {"parameters", nn::count_parameters(*net)},
                     {"analog_layers", net->analog_layers().size()},
                     {"width", zo.width}};
-  stats["training"] = nlohmann::json::parse(train::history_to_json(trainer.history()));
+  stats["training"] = nlohmann::json::parse(train::history_to_json(tr.history));
   stats["accuracy"] = {{"float", float_acc ? nlohmann::json(*float_acc) : nlohmann::json()},
                        {"digital", ce.digital_accuracy},
                        {"analog_mean", ce.analog_mean},
@@ -489,7 +348,7 @@ int run_job(const JobArgs& args, std::ostream& term) {
   stats["seconds"] = {{"data", data_s},
                       {"training", train_s},
                       {"evaluation", eval_s},
-                      {"cost_and_heat", eval_total_s - eval_s},
+                      {"cost_and_heat", cost_heat_s},
                       {"total", seconds_since(t_start)}};
   write_text_file((fs::path(out_dir) / "stats.json").string(), stats.dump(2) + "\n");
   return 0;

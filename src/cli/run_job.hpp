@@ -12,16 +12,8 @@
 #include <string>
 #include <vector>
 
-#include "core/params.hpp"
 
 namespace cimkit::cli {
-
-// `data:` section.
-Schema data_schema();
-// `train:` section: the trainer's keys plus the layer mode trained in and its analog settings.
-Schema train_schema();
-// `eval:` section.
-Schema eval_schema();
 
 struct JobArgs {
   std::string config;                // YAML file ("" = built-in default: configs/quickstart.yaml)

@@ -32,6 +32,22 @@ ActionCounts scaled(const ActionCounts& c, double per) {
 
 }  // namespace
 
+Schema ChipEvalOptions::schema() {
+  Schema s("eval", "Evaluation on the chip after training.");
+  s.integer("device_seeds", "Device instances (Monte-Carlo over D2D variation, faults, drift draws); "
+                            "analog accuracy is reported as mean +- std over them")
+      .range(1, 1000).def(int64_t{3});
+  s.boolean("sqnr", "Measure each layer's SQNR (analog vs digital output on the same input)").def(true);
+  return s;
+}
+
+ChipEvalOptions ChipEvalOptions::from_params(const Params& p) {
+  ChipEvalOptions o;
+  o.device_seeds = p.get_int("device_seeds");
+  o.sqnr = p.get_bool("sqnr");
+  return o;
+}
+
 nlohmann::json LayerEval::to_json() const {
   nlohmann::json j;
   j["name"] = name;
@@ -96,10 +112,15 @@ ChipEvalResult evaluate_on_chip(nn::Network& net, data::DataLoader& test,
   net.set_mode(opt.digital_mode);
   r.digital_accuracy = accuracy(net, test, opt.max_batches, &r.n_samples);
 
-  net.set_context(ctx);
+  bool on_ctx = opt.keep_programmed;
+  for (auto& l : layers) on_ctx = on_ctx && l.layer->context() == ctx;
+  if (!on_ctx) net.set_context(ctx);  // every layer reprograms
   net.set_mode(nn::LayerMode::Analog);
   for (int64_t s = 0; s < opt.device_seeds; ++s) {
-    ctx->set_device_seed(static_cast<uint64_t>(s));
+    // A new device seed bumps the context's generation: every layer reprograms.
+    if (!opt.keep_programmed || ctx->device_seed() != static_cast<uint64_t>(s)) {
+      ctx->set_device_seed(static_cast<uint64_t>(s));
+    }
     const bool first = s == 0;
     net.reset_counts();
     for (auto& l : layers) {

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "core/params.hpp"
 #include "data/loader.hpp"
 #include "nn/analog.hpp"
 
@@ -20,6 +21,16 @@ struct ChipEvalOptions {
   bool sqnr = true;              // per-layer SQNR probe during the first device instance
   // Reference mode of the "digital" accuracy: quantised (same codes, exact arithmetic).
   nn::LayerMode digital_mode = nn::LayerMode::Quantised;
+  // false: every layer is programmed afresh for each device instance (results depend only on
+  // the network, the context and the seeds). true: layers already programmed on `ctx` at the
+  // current device seed keep their engine, only stale ones (precision, weights, context
+  // generation changed) reprogram; a kept engine continues its read-noise stream, so on a chip
+  // with read noise the analog accuracy also depends on the reads before.
+  bool keep_programmed = false;
+
+  // The `eval:` section of a run config (device_seeds, sqnr).
+  static Schema schema();
+  static ChipEvalOptions from_params(const Params& p);
 };
 
 struct LayerEval {
@@ -45,7 +56,8 @@ struct ChipEvalResult {
 };
 
 // Evaluates `net` on `test` in digital_mode, then in analog mode once per device seed
-// (ctx->set_device_seed(0..n-1)). The network's modes and train/eval state are restored after.
+// (ctx->set_device_seed(0..n-1); with keep_programmed a seed equal to the current one is not set
+// again). The network's modes and train/eval state are restored after.
 ChipEvalResult evaluate_on_chip(nn::Network& net, data::DataLoader& test,
                                 const std::shared_ptr<nn::AnalogContext>& ctx, const ChipEvalOptions& opt);
 

@@ -4,6 +4,7 @@
 
 #include "core/config_tree.hpp"
 #include "pipeline/chip_eval.hpp"
+#include "pipeline/synthetic.hpp"
 
 namespace cimkit::pipeline {
 namespace {
@@ -20,17 +21,7 @@ struct Tiny : nn::Network {
   }
 };
 
-data::Dataset synthetic(int64_t n) {
-  data::Dataset d;
-  d.name = "synthetic";
-  auto g = at::detail::createCPUGenerator(5);
-  d.images = at::randint(0, 256, {n, 1, 8, 8}, g, torch::TensorOptions().dtype(torch::kUInt8));
-  d.labels = at::randint(0, 3, {n}, g, torch::TensorOptions().dtype(torch::kInt64));
-  d.n_classes = 3;
-  d.norm_mean = {0.5};
-  d.norm_std = {0.25};
-  return d;
-}
+using testing::synthetic;
 
 std::shared_ptr<const Chip> chip_from(const std::string& yaml) {
   return Chip::from_config(load_yaml_string(yaml, "test_chip.yaml"), "chip");

@@ -1,0 +1,93 @@
+// One candidate on the chip: a trained network at given per-layer precisions (and optionally on
+// another chip) evaluated digitally and in analog over device instances, priced by the cost
+// model, its power map through the thermal solver, and evaluated again with every array read at
+// its temperature.
+//
+// Built once per network, evaluate() is meant to be called many times (a search over
+// precisions): the evaluator never reads files (the test loader is given), traces the network
+// once (on the first priced evaluation) and keeps its shape, whose per-layer bits follow the
+// layers' precisions, and only layers whose precision changed reprogram (with more than one
+// device seed every layer reprograms per device instance: one layer holds one programmed
+// instance). A chip override gets a context of its own, and then every layer reprograms.
+#pragma once
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "cost/architecture.hpp"
+#include "cost/cost_model.hpp"
+#include "data/loader.hpp"
+#include "mapping/network.hpp"
+#include "nn/analog.hpp"
+#include "pipeline/chip_eval.hpp"
+#include "pipeline/chip_thermal.hpp"
+
+namespace cimkit::pipeline {
+
+struct EvaluatorOptions {
+  ChipEvalOptions eval;  // device seeds, SQNR probe, batches (keep_programmed is always on)
+  // Cost: priced on `arch` with `cost` (its per-layer read energies are replaced by the measured
+  // ones); no arch: no cost, and then no thermal step either.
+  std::optional<cost::Architecture> arch;
+  cost::CostOptions cost;
+  // Thermal: solved when thermal.enabled (and cost); the analog accuracy with the heat when
+  // thermal.feedback too.
+  ChipThermalOptions thermal;
+};
+
+struct EvalRequest {
+  // One per analog layer, in Network::analog_layers() order; none: the layers' current ones.
+  std::optional<std::vector<nn::Precision>> precisions;
+  // Another chip for this request (the same operating conditions, run seed and analog training
+  // settings); null: the evaluator's chip.
+  std::shared_ptr<const Chip> chip;
+};
+
+struct Evaluation {
+  ChipEvalResult chip;                    // digital, and analog without heat
+  std::optional<cost::CostReport> cost;   // when cost is enabled
+  std::optional<ChipThermal> thermal;     // when cost and thermal are enabled
+  std::optional<ChipEvalResult> hot;      // analog with the heat (thermal feedback)
+  struct Seconds {
+    double chip_eval = 0, cost = 0, thermal = 0, hot_eval = 0, total = 0;
+  } seconds;
+};
+
+class ChipEvaluator {
+ public:
+  // `net` is put on `ctx` (every layer reprograms on the first evaluation). `name` and `input`
+  // (one image, C×H×W) are what trace_network needs.
+  ChipEvaluator(std::shared_ptr<nn::Network> net, std::shared_ptr<nn::AnalogContext> ctx, data::DataLoader test,
+                std::string name, mapping::TensorShape input, EvaluatorOptions options);
+
+  Evaluation evaluate(const EvalRequest& request = {});
+
+  // Accuracy in float mode (the layers' modes are restored).
+  double float_accuracy();
+
+  // The network's shape for the cost model (traced on first use), bits as the layers' precisions.
+  const mapping::NetworkShape& shape();
+  int64_t trace_count() const { return traces_; }  // how often the network was traced (0 or 1)
+
+  nn::Network& network() { return *net_; }
+  const std::shared_ptr<nn::AnalogContext>& context() const { return ctx_; }
+  const EvaluatorOptions& options() const { return opt_; }
+
+ private:
+  std::shared_ptr<nn::AnalogContext> context_for(const std::shared_ptr<const Chip>& chip);
+  void apply_precisions(const std::vector<nn::Precision>& p);
+  void cool_down();  // every layer back at the operating temperature after a heated evaluation
+
+  std::shared_ptr<nn::Network> net_;
+  std::shared_ptr<nn::AnalogContext> ctx_, override_ctx_;
+  data::DataLoader test_;
+  std::string name_;
+  mapping::TensorShape input_;
+  EvaluatorOptions opt_;
+  std::optional<mapping::NetworkShape> shape_;
+  int64_t traces_ = 0;
+  bool heated_ = false;
+};
+
+}  // namespace cimkit::pipeline

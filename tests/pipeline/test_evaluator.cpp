@@ -1,0 +1,140 @@
+// The evaluation of one candidate (ChipEvaluator): called again with one layer's precision
+// changed, it does not trace again and reprograms only that layer; cost, thermal and the
+// accuracy with the heat are there when enabled.
+#include <gtest/gtest.h>
+#include <torch/torch.h>
+
+#include "core/config_tree.hpp"
+#include "pipeline/evaluator.hpp"
+#include "pipeline/synthetic.hpp"
+
+namespace cimkit::pipeline {
+namespace {
+
+struct Three : nn::Network {
+  nn::AnalogConv2d conv1{nullptr}, conv2{nullptr};
+  nn::AnalogLinear fc{nullptr};
+  Three() {
+    conv1 = register_module("conv1", nn::AnalogConv2d(nn::AnalogConv2dOptions(1, 4, 3).padding(1).signed_input(true)));
+    conv2 = register_module("conv2", nn::AnalogConv2d(nn::AnalogConv2dOptions(4, 4, 3).padding(1)));
+    fc = register_module("fc", nn::AnalogLinear(nn::AnalogLinearOptions(4 * 8 * 8, 3)));
+  }
+  torch::Tensor forward(const torch::Tensor& x) override {
+    torch::Tensor h = torch::relu(conv2->forward(torch::relu(conv1->forward(x))));
+    return fc->forward(h.flatten(1));
+  }
+};
+
+// Generated images (nothing is read from files).
+data::DataLoader synthetic_test(int64_t n) { return data::DataLoader(testing::synthetic(n, 7), 16, false, 0); }
+
+std::shared_ptr<const Chip> chip_from(const std::string& yaml) {
+  return Chip::from_config(load_yaml_string(yaml, "test_chip.yaml"), "chip");
+}
+
+const char* kReram =
+    "{crossbar: {rows: 64, cols: 64}, device: {impl: reram, g_on_us: 40, g_off_us: 4, d2d_std: 0.1}, "
+    "dac: {impl: linear, bits: 1}, adc: {impl: linear, bits: 8, range: full_scale}}";
+
+struct Fixture {
+  std::shared_ptr<Three> net;
+  std::shared_ptr<nn::AnalogContext> ctx;
+  Fixture() {
+    torch::manual_seed(4);
+    net = std::make_shared<Three>();
+    ctx = std::make_shared<nn::AnalogContext>(chip_from(kReram), 5);
+  }
+  std::vector<const CrossbarLayer*> engines() {
+    std::vector<const CrossbarLayer*> e;
+    for (auto& l : net->analog_layers()) e.push_back(&l.layer->engine());
+    return e;
+  }
+};
+
+TEST(ChipEvaluator, OnlyTheLayerWhosePrecisionChangedReprograms) {
+  Fixture f;
+  EvaluatorOptions opt;
+  opt.eval.device_seeds = 1;
+  ChipEvaluator ev(f.net, f.ctx, synthetic_test(32), "three", {1, 8, 8}, opt);
+  const Evaluation first = ev.evaluate();
+  EXPECT_EQ(first.chip.n_samples, 32);
+  EXPECT_FALSE(first.cost);  // no architecture: no cost, no heat
+  EXPECT_FALSE(first.thermal);
+  EXPECT_FALSE(first.hot);
+  const auto before = f.engines();
+
+  std::vector<nn::Precision> p = f.net->precisions();
+  p[1] = {6, 6, 6};
+  const Evaluation second = ev.evaluate({p, nullptr});
+  const auto after = f.engines();
+  EXPECT_EQ(after[0], before[0]);
+  EXPECT_NE(after[1], before[1]);
+  EXPECT_EQ(after[2], before[2]);
+  EXPECT_EQ(second.chip.layers[1].precision, p[1]);
+  EXPECT_EQ(f.net->conv2->precision(), p[1]);
+
+  // The same precisions again: nothing reprograms.
+  ev.evaluate({p, nullptr});
+  EXPECT_EQ(f.engines(), after);
+  EXPECT_EQ(ev.trace_count(), 0);  // nothing priced, nothing traced
+
+  // Another chip: a context of its own (every layer reprograms: set_context drops the engines,
+  // so a new one may take the freed address); results on that chip.
+  auto ideal = chip_from("{crossbar: {rows: 64, cols: 64}, device: {impl: ideal}, dac: {impl: linear, bits: 1}, "
+                         "adc: {impl: ideal}}");
+  const Evaluation on_ideal = ev.evaluate({std::nullopt, ideal});
+  for (auto& l : f.net->analog_layers()) EXPECT_EQ(l.layer->context()->base_chip(), ideal) << l.name;
+  EXPECT_NE(f.net->conv1->context(), f.ctx);
+  EXPECT_DOUBLE_EQ(on_ideal.chip.analog_mean, on_ideal.chip.digital_accuracy);  // ideal cells and ADC
+  ev.evaluate();  // back on the evaluator's own chip and context
+  EXPECT_EQ(f.net->fc->context(), f.ctx);
+
+  EXPECT_THROW(ev.evaluate({std::vector<nn::Precision>(2), nullptr}), Error);  // one per layer
+}
+
+TEST(ChipEvaluator, CostThermalAndHeatWhenEnabled) {
+  Fixture f;
+  EvaluatorOptions opt;
+  opt.eval.device_seeds = 1;
+  opt.arch = cost::Architecture::preset(cost::Architecture::kDefaultPreset);
+  opt.thermal.default_ambient(f.ctx->operating().temperature_k);
+  ChipEvaluator ev(f.net, f.ctx, synthetic_test(32), "three", {1, 8, 8}, opt);
+  const Evaluation a = ev.evaluate();
+  ASSERT_TRUE(a.cost);
+  ASSERT_TRUE(a.thermal);
+  ASSERT_TRUE(a.hot);
+  EXPECT_EQ(a.cost->layers.size(), 3u);
+  EXPECT_EQ(a.cost->totals.n_arrays, a.chip.n_arrays);
+  EXPECT_TRUE(a.cost->layers[0].measured_read_energy);
+  EXPECT_EQ(a.thermal->array_temperature_k.size(), 3u);
+  EXPECT_GT(a.thermal->steady.stats.peak_k, f.ctx->operating().temperature_k);
+  EXPECT_EQ(a.hot->analog_accuracy.size(), 1u);
+  EXPECT_GE(a.seconds.total, a.seconds.chip_eval + a.seconds.cost + a.seconds.thermal + a.seconds.hot_eval - 1e-9);
+  const auto before = f.engines();
+
+  std::vector<nn::Precision> p = f.net->precisions();
+  p[2].weight_bits = 4;
+  const Evaluation b = ev.evaluate({p, nullptr});
+  ASSERT_TRUE(b.cost && b.thermal && b.hot);
+  EXPECT_EQ(ev.trace_count(), 1);  // traced once, its bits follow the precisions
+  EXPECT_EQ(ev.shape().layers[2].weight_bits, 4);
+  EXPECT_EQ(b.cost->layers[2].weight_bits, 4);
+  EXPECT_EQ(b.cost->layers[0].weight_bits, p[0].weight_bits);
+  const auto after = f.engines();  // the heat of the first evaluation did not reprogram anything
+  EXPECT_EQ(after[0], before[0]);
+  EXPECT_EQ(after[1], before[1]);
+  EXPECT_NE(after[2], before[2]);
+}
+
+TEST(ChipEvaluator, FloatAccuracyKeepsTheModes) {
+  Fixture f;
+  f.net->set_mode(nn::LayerMode::Quantised);
+  ChipEvaluator ev(f.net, f.ctx, synthetic_test(16), "three", {1, 8, 8}, EvaluatorOptions{});
+  const double acc = ev.float_accuracy();
+  EXPECT_GE(acc, 0.0);
+  EXPECT_LE(acc, 1.0);
+  EXPECT_EQ(f.net->conv1->mode(), nn::LayerMode::Quantised);
+}
+
+}  // namespace
+}  // namespace cimkit::pipeline
