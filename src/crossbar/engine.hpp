@@ -59,6 +59,9 @@ class CrossbarLayer {
   // the mapping, the ADC transfer and a calibrated range are redone. Error otherwise.
   void retarget(std::shared_ptr<const Chip> chip);
   const std::shared_ptr<const Chip>& chip() const { return chip_; }
+  // Reads draw their noise from streams numbered by read; this restarts the numbering, so the
+  // reads that follow repeat those after programming (evaluations of one candidate repeat).
+  void restart_reads() { read_count_ = 0; }
   void set_time_since_program(double seconds);
   void set_temperature(double kelvin);                    // every array
   void set_temperature(const torch::Tensor& per_array_k); // [n_arrays]

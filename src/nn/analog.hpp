@@ -145,6 +145,11 @@ class AnalogLayer {
   // divides in_features).
   virtual int64_t input_channels() const = 0;
 
+  // Restarts the programmed engine's read-noise stream (CrossbarLayer::restart_reads): the next
+  // reads draw what a freshly programmed layer's would. No-op before programming.
+  void restart_reads() {
+    if (engine_) engine_->restart_reads();
+  }
   // Programs the weights onto the chip now; when they are already programmed and nothing changed,
   // reprograms the same cells (fresh cycle-to-cycle draws, same device-to-device traits).
   void program();

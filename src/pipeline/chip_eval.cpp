@@ -126,6 +126,7 @@ ChipEvalResult evaluate_on_chip(nn::Network& net, data::DataLoader& test,
     for (auto& l : layers) {
       l.layer->reset_sqnr_probe();
       l.layer->enable_sqnr_probe(first && opt.sqnr);
+      l.layer->restart_reads();  // a kept engine reads the same noise as a fresh one: repeatable
     }
     r.analog_accuracy.push_back(accuracy(net, test, opt.max_batches));
     if (!first) continue;

@@ -81,11 +81,11 @@ TEST(ChipEvaluator, OnlyTheLayerWhosePrecisionChangedReprograms) {
   // Another chip: a context of its own (every layer reprograms: set_context drops the engines,
   // so a new one may take the freed address); results on that chip.
   auto ideal = chip_from("{crossbar: {rows: 64, cols: 64}, device: {impl: ideal}, dac: {impl: linear, bits: 1}, "
-                         "adc: {impl: ideal}}");
+                         "adc: {impl: linear, bits: 8}}");  // lossless for 64 rows of 1-bit cells
   const Evaluation on_ideal = ev.evaluate({std::nullopt, ideal});
   for (auto& l : f.net->analog_layers()) EXPECT_EQ(l.layer->context()->base_chip(), ideal) << l.name;
   EXPECT_NE(f.net->conv1->context(), f.ctx);
-  EXPECT_DOUBLE_EQ(on_ideal.chip.analog_mean, on_ideal.chip.digital_accuracy);  // ideal cells and ADC
+  EXPECT_DOUBLE_EQ(on_ideal.chip.analog_mean, on_ideal.chip.digital_accuracy);  // ideal cells, lossless ADC
   ev.evaluate();  // back on the evaluator's own chip and context
   EXPECT_EQ(f.net->fc->context(), f.ctx);
 
@@ -134,6 +134,34 @@ TEST(ChipEvaluator, FloatAccuracyKeepsTheModes) {
   EXPECT_GE(acc, 0.0);
   EXPECT_LE(acc, 1.0);
   EXPECT_EQ(f.net->conv1->mode(), nn::LayerMode::Quantised);
+}
+
+}  // namespace
+}  // namespace cimkit::pipeline
+
+namespace cimkit::pipeline {
+namespace {
+
+// A search compares candidates: the same candidate evaluated again, after another one, gives
+// the same numbers, read noise included (kept engines restart their read streams).
+TEST(ChipEvaluator, TheSameCandidateGivesTheSameNumbers) {
+  Fixture f;
+  f.ctx = std::make_shared<nn::AnalogContext>(
+      chip_from("{crossbar: {rows: 64, cols: 64}, device: {impl: reram, g_on_us: 40, g_off_us: 4, d2d_std: 0.1, "
+                "read_noise_std: 0.05}, dac: {impl: linear, bits: 1}, adc: {impl: linear, bits: 8}}"),
+      5);
+  EvaluatorOptions opt;
+  opt.eval.device_seeds = 1;
+  ChipEvaluator ev(f.net, f.ctx, synthetic_test(32), "three", {1, 8, 8}, opt);
+  const std::vector<nn::Precision> a = {{8, 8, 8}, {8, 8, 8}, {8, 8, 8}}, b = {{8, 8, 8}, {8, 6, 5}, {6, 8, 8}};
+  const Evaluation first = ev.evaluate({a, nullptr});
+  ev.evaluate({b, nullptr});
+  const Evaluation again = ev.evaluate({a, nullptr});
+  ASSERT_EQ(first.chip.layers.size(), again.chip.layers.size());
+  for (size_t i = 0; i < first.chip.layers.size(); ++i) {
+    EXPECT_EQ(first.chip.layers[i].sqnr_db, again.chip.layers[i].sqnr_db) << first.chip.layers[i].name;
+  }
+  EXPECT_EQ(first.chip.analog_accuracy, again.chip.analog_accuracy);
 }
 
 }  // namespace
