@@ -36,7 +36,7 @@ class LinearAdc final : public Adc {
         quantile_(p.get_real("calibration_percentile") / 100.0) {}
 
   static Schema schema() {
-    Schema s("adc.linear", "Uniform ADC: `bits` bits, codes 0..2^bits-1 with saturation, range from full scale, clipping factor k (paper 003 eq. 3) or calibration.");
+    Schema s("adc.linear", "Uniform ADC: `bits` bits with saturation, codes 0..2^bits-1 (or -2^(bits-1)..2^(bits-1)-1 for signed partial sums: subtract analog, bipolar inputs), range from full scale, clipping factor k (paper 003 eq. 3) or calibration.");
     s.integer("bits", "ADC resolution").range(1, 24).def(int64_t{8});
     s.choice("range", {"full_scale", "clipped", "calibrated"}, "How the conversion range is set (see docs/config.md)").def(std::string("full_scale"));
     // Paper 003 §4: "ADCs having k = 4".

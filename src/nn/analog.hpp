@@ -22,10 +22,12 @@
 //
 // Weights are quantised symmetrically (codes in ±(2^(b−1)−1)): the chip's differential pairs store
 // magnitudes, so LSQ's extra code −2^(b−1) does not exist on it (paper 003 assumes symmetric
-// weights too). Inputs use unsigned codes [0, 2^b−1] (post-ReLU layers) or, for layers whose
-// input is signed (signed_input, e.g. the first layer on normalised images), signed codes
-// [−2^(b−1), 2^(b−1)−1] carried by the chip's offset input encoding. An LSQ+ activation offset β
-// is folded digitally: y = s_x·s_w·(x̄·w̄) + β·Σ(s_w·w̄) + b.
+// weights too). Inputs use unsigned codes [0, 2^b−1] (post-ReLU layers, and the first layer, which
+// reads pixels with the dataset normalisation folded in: set_input_normalisation) or, for layers
+// whose input is signed (signed_input, e.g. a first layer with model.first_layer_input:
+// normalised), symmetric signed codes ±(2^(b−1)−1), which every signed input encoding of the chip
+// represents (offset, two_phase, bipolar; Chip::with_precision). An LSQ+ activation offset β is
+// folded digitally: y = s_x·s_w·(x̄·w̄) + β·Σ(s_w·w̄) + b.
 #pragma once
 #include <torch/torch.h>
 
@@ -60,8 +62,9 @@ using cimkit::Precision;
 //         error; the backward pass is straight-through (∂y/∂codes of the exact product x̄·w̄).
 //   tile  paper 003 eq. 2–3 as written: each row tile's un-sliced partial sum of codes goes
 //         through one signed ADC per column, the chip's ADC asked for its transfer (Adc::transfer)
-//         at the tile's full scale M(2^b_x − 1)(2^(b_w−1) − 1): with a clipped range that is
-//         Δ_a = 2M(2^b_x − 1)(2^(b_w−1) − 1)/(2^b_a·k), eq. 3, and the ADC's rounding (floor in
+//         at the tile's full scale M·x_top·(2^(b_w−1) − 1), x_top = 2^b_x − 1 (2^(b_x−1) for
+//         signed inputs): with a clipped range that is Δ_a = 2M·x_top·(2^(b_w−1) − 1)/(2^b_a·k),
+//         eq. 3, and the ADC's rounding (floor in
 //         eq. 2), with a straight-through gradient. This is RAOQ's model of arrays whose cells and
 //         DACs hold whole codes; on a bit-sliced chip it is far coarser than the chip.
 enum class SurrogateAdc { Chip, Tile };

@@ -55,7 +55,7 @@ void AnalogLinearImpl::reset() {
       "wq", make_quantizer(options.quant(), precision_.weight_bits, true, true,
                            options.per_channel() ? options.out_features() : 0, QuantRole::weight));
   xq = register_module(
-      "xq", make_quantizer(options.quant(), precision_.act_bits, options.signed_input(), false, 0,
+      "xq", make_quantizer(options.quant(), precision_.act_bits, options.signed_input(), /*symmetric=*/true, 0,
                            QuantRole::activation));
   reset_parameters();
   engine_.reset();
@@ -113,8 +113,8 @@ void AnalogConv2dImpl::reset() {
   wq = register_module("wq",
                        make_quantizer(o.quant(), precision_.weight_bits, true, true,
                                       o.per_channel() ? o.out_channels() : 0, QuantRole::weight));
-  xq = register_module("xq", make_quantizer(o.quant(), precision_.act_bits, o.signed_input(), false,
-                                            0, QuantRole::activation));
+  xq = register_module("xq", make_quantizer(o.quant(), precision_.act_bits, o.signed_input(),
+                                            /*symmetric=*/true, 0, QuantRole::activation));
   reset_parameters();
   engine_.reset();
 }

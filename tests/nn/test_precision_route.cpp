@@ -133,3 +133,29 @@ TEST(PrecisionRoute, FoldedNormalisationIsTheSameFunctionOnPixels) {
 
 }  // namespace
 }  // namespace cimkit::nn
+
+namespace cimkit::nn {
+namespace {
+
+// Signed inputs get symmetric codes, which every signed encoding holds: the same layer on an
+// offset, a two-phase and a bipolar chip reads the same integers (ideal cells, lossless ADC).
+TEST(PrecisionRoute, SignedInputsRunOnEverySignedEncoding) {
+  torch::manual_seed(12);
+  AnalogLinear lin(AnalogLinearOptions(40, 6).quant(QuantMode::lsq).signed_input(true));
+  lin->eval();
+  const torch::Tensor x = torch::randn({5, 40});
+  lin->set_mode(LayerMode::Quantised);
+  const torch::Tensor yq = lin->forward(x).detach();
+  EXPECT_EQ(lin->xq->range().q_n, lin->xq->range().q_p);  // no code -2^(b-1)
+  lin->set_mode(LayerMode::Analog);
+  torch::NoGradGuard no_grad;
+  for (const std::string enc : {"offset", "two_phase", "bipolar"}) {
+    lin->set_context(std::make_shared<AnalogContext>(
+        chip_from("{crossbar: {rows: 64, input_encoding: " + enc + "}, device: {impl: ideal}, adc: {impl: ideal}}"), 1));
+    lin->set_precision({8, 8, 0});
+    EXPECT_TRUE(torch::allclose(lin->forward(x), yq, 1e-4, 1e-4)) << enc;
+  }
+}
+
+}  // namespace
+}  // namespace cimkit::nn
