@@ -165,17 +165,27 @@ int run_job(const JobArgs& args, std::ostream& term) {
   term << fmt::format("data: {} — {} train / {} validation / {} test images{}\n", dname, jd.train_size(),
                       jd.val_size(), jd.test_size(), jd.augment ? " (crop + flip)" : "");
   term << jd.notes;
+  // The ADC the layers really use: the chip's bits unless model.adc_bits sets them (one truth,
+  // resolved in pipeline::build_model).
+  const std::string layer_adc = zo.precision.adc_bits > 0 ? fmt::format("{}-bit ADC", zo.precision.adc_bits) : "ideal ADC";
   term << fmt::format("model: {} (width {}, {} parameters, {} analog layers), {}-bit weights / {}-bit activations / "
-                      "{}-bit ADC, first and last layers {} bits\n",
+                      "{}, first and last layers {} bits{}\n",
                       zo.name, zo.width, nn::count_parameters(*net), net->analog_layers().size(),
-                      zo.precision.weight_bits, zo.precision.act_bits, zo.precision.adc_bits,
-                      zo.first_last_bits > 0 ? std::to_string(zo.first_last_bits) : std::string("the same"));
-  term << fmt::format("chip: {}x{} arrays, {}-bit cells, {}-bit DAC, {}-bit ADC ({}), device '{}'; read {} s after "
+                      zo.precision.weight_bits, zo.precision.act_bits, layer_adc,
+                      zo.first_last_bits > 0 ? std::to_string(zo.first_last_bits) : std::string("the same"),
+                      zo.folds_normalisation() ? "; first layer fed pixel codes" : "");
+  const ConfigNode* adc_node = rc.resolved.find("chip")->find("adc");
+  const std::string chip_adc =
+      rc.chip->adc().has_resolution()
+          ? fmt::format("{}-bit ADC ({}){}", rc.chip->adc().bits(),
+                        adc_node->has("range") ? adc_node->find("range")->value() : adc_node->find("impl")->value(),
+                        zo.precision.adc_bits != rc.chip->adc().bits()
+                            ? fmt::format(", the layers' at {} bits (model.adc_bits)", zo.precision.adc_bits)
+                            : "")
+          : std::string("ideal ADC");
+  term << fmt::format("chip: {}x{} arrays, {}-bit cells, {}-bit DAC, {}, device '{}'; read {} s after "
                       "programming at {} K\n",
-                      cs.rows, cs.cols, cs.cell_bits, rc.chip->dac().bits(), rc.chip->adc().bits(),
-                      rc.resolved.find("chip")->find("adc")->has("range")
-                          ? rc.resolved.find("chip")->find("adc")->find("range")->value()
-                          : std::string("ideal"),
+                      cs.rows, cs.cols, cs.cell_bits, rc.chip->dac().bits(), chip_adc,
                       rc.resolved.find("chip")->find("device")->find("impl")->value(),
                       format_double(rc.operating.time_since_program_s), format_double(rc.operating.temperature_k));
 

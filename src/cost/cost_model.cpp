@@ -338,7 +338,7 @@ CostReport CostModel::evaluate_native(const mapping::NetworkShape& net) const {
     const LayerMapping& m = p.mapping;
     const double t_l = lc.latency_s;
     // DAC conversions, array reads and ADC conversions as the engine counts them.
-    const ActionCounts counts = count_actions(m, l.vectors);
+    const ActionCounts counts = count_actions(m, l.vectors, /*per_array=*/false);
     const int64_t V = l.vectors, T = m.row_tiles, G = m.column_groups;
     const int64_t n_dac = counts.dac_conversions, n_read = counts.array_activations, n_adc = counts.adc_conversions;
     lc.dac_conversions = n_dac;

@@ -45,7 +45,7 @@ LayerMapping plan_mapping(const CrossbarSpec& spec, int dac_bits, int64_t out_fe
   return m;
 }
 
-ActionCounts count_actions(const LayerMapping& m, int64_t n) {
+ActionCounts count_actions(const LayerMapping& m, int64_t n, bool per_array) {
   ActionCounts c;
   const int64_t S = m.input_slices;
   c.n_inputs = n;
@@ -53,7 +53,7 @@ ActionCounts count_actions(const LayerMapping& m, int64_t n) {
   c.array_activations = n * S * m.n_arrays;
   c.adc_conversions = n * S * m.row_tiles * m.adc_groups * m.out_features;
   c.shift_adds = c.adc_conversions;
-  c.activations_per_array = torch::full({m.n_arrays}, n * S, torch::kInt64);
+  if (per_array) c.activations_per_array = torch::full({m.n_arrays}, n * S, torch::kInt64);
   return c;
 }
 

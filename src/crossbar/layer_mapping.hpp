@@ -40,6 +40,8 @@ LayerMapping plan_mapping(const CrossbarSpec& spec, int dac_bits, int64_t out_fe
 // conversions (one per driven row per input slice per array), array activations, ADC
 // conversions and shift-adds (one per converted partial sum), activations per array. The read
 // energy is left undefined: it depends on the inputs and the cells (the engine measures it).
-ActionCounts count_actions(const LayerMapping& m, int64_t n_vectors);
+// Without `per_array` the activations per array are left undefined too (no tensor is made:
+// the cost model prices whole layers thousands of times per search).
+ActionCounts count_actions(const LayerMapping& m, int64_t n_vectors, bool per_array = true);
 
 }  // namespace cimkit

@@ -122,6 +122,10 @@ TEST(RunJob, NoisyChipReportsSpreadOverDeviceInstances) {
   ASSERT_EQ(per_seed.size(), 3u);
   EXPECT_LT(stats["accuracy"]["analog_mean"].get<double>(), stats["accuracy"]["digital"].get<double>());
   EXPECT_FALSE(stats["chip_eval"]["worst_layer"].get<std::string>().empty());
+  // model.adc_bits (8) sets the layers' ADC over the chip's 5 bits, and the summary says so.
+  EXPECT_NE(r.output.find("5-bit ADC (full_scale), the layers' at 8 bits (model.adc_bits)"), std::string::npos) << r.output;
+  EXPECT_NE(read(dir + "/run/layers.csv").find(",6,6,8,"), std::string::npos);
+  EXPECT_EQ(stats["cost"]["layers"][1]["adc_bits"], 8);  // priced at the bits the layers use
 }
 
 TEST(RunJob, ConfigErrorsNameTheKey) {
@@ -136,6 +140,10 @@ TEST(RunJob, ConfigErrorsNameTheKey) {
   CliRun bad_mode = cimkit("run " + cfg + " --set train.mode=analogue");
   EXPECT_EQ(bad_mode.code, 2);
   EXPECT_NE(bad_mode.output.find("train.mode"), std::string::npos) << bad_mode.output;
+  // Bits asked of an ADC that has none: an error at the key, not silently ignored.
+  CliRun ideal_adc = cimkit("run " + cfg + " --set 'chip.adc={impl: ideal}'");
+  EXPECT_EQ(ideal_adc.code, 2);
+  EXPECT_NE(ideal_adc.output.find("model.adc_bits"), std::string::npos) << ideal_adc.output;
   CliRun no_ckpt = cimkit("run " + cfg + " --resume");
   EXPECT_EQ(no_ckpt.code, 2);
   EXPECT_NE(no_ckpt.output.find("no checkpoint"), std::string::npos) << no_ckpt.output;
