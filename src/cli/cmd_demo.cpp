@@ -72,7 +72,8 @@ int run_demo(const DemoArgs& a) {
   // The exactness reference: same geometry, ideal cells, the lossless ADC of paper 001.
   ConfigNode ideal = rc.chip->resolved();
   ideal.set("device", load_yaml_string("impl: ideal", "<demo>"));
-  ideal.set("adc", load_yaml_string("impl: linear\nbits: " + std::to_string(lossless_adc_bits(static_cast<int>(s.rows), rc.chip->dac().bits(), s.cell_bits)), "<demo>"));
+  const bool signed_sums = plan_mapping(s, rc.chip->dac().bits(), 1, 1).signed_partials;  // a sign bit more
+  ideal.set("adc", load_yaml_string("impl: linear\nbits: " + std::to_string(lossless_adc_bits(static_cast<int>(s.rows), rc.chip->dac().bits(), s.cell_bits, signed_sums)), "<demo>"));
   auto ideal_chip = Chip::from_config(ideal, "chip");
 
   CrossbarLayer::Options opt;
