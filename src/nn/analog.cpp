@@ -97,7 +97,7 @@ torch::Tensor AnalogLayer::weight_matrix() const {
   const torch::Tensor w = raw_matrix();
   if (!fold_mean_.defined()) return w;
   const int64_t per = w.size(1) / fold_std_.size(0);  // matrix rows are channel-major
-  return w / fold_std_.to(w.dtype()).repeat_interleave(per).unsqueeze(0);
+  return w / fold_std_.to(w.device(), w.scalar_type()).repeat_interleave(per).unsqueeze(0);
 }
 
 void AnalogLayer::set_input_normalisation(const std::vector<double>& mean, const std::vector<double>& std) {
@@ -121,17 +121,18 @@ void AnalogLayer::set_input_normalisation(const std::vector<double>& mean, const
 }
 
 torch::Tensor AnalogLayer::to_pixels(const torch::Tensor& x) const {
+  const torch::Tensor mean = fold_mean_.to(x.device(), x.scalar_type()), std = fold_std_.to(x.device(), x.scalar_type());  // x's device
   if (x.dim() == 2) {  // rows of a linear layer: features channel-major
-    const int64_t per = x.size(1) / fold_std_.size(0);
-    return x * fold_std_.repeat_interleave(per).unsqueeze(0) + fold_mean_.repeat_interleave(per).unsqueeze(0);
+    const int64_t per = x.size(1) / std.size(0);
+    return x * std.repeat_interleave(per).unsqueeze(0) + mean.repeat_interleave(per).unsqueeze(0);
   }
-  return x * fold_std_.view({1, -1, 1, 1}) + fold_mean_.view({1, -1, 1, 1});
+  return x * std.view({1, -1, 1, 1}) + mean.view({1, -1, 1, 1});
 }
 
 torch::Tensor AnalogLayer::fold_correction() {
   const torch::Tensor w_hat = weight_quantizer()->forward(weight_matrix());  // [out, in]
   const int64_t per = w_hat.size(1) / fold_mean_.size(0);
-  return torch::mv(w_hat, fold_mean_.to(w_hat.dtype()).repeat_interleave(per));
+  return torch::mv(w_hat, fold_mean_.to(w_hat.device(), w_hat.scalar_type()).repeat_interleave(per));
 }
 
 bool AnalogLayer::cells_stale() const {

@@ -91,8 +91,16 @@ TEST(Placement, AgreesWithTheEngineAndCountsPesAndTiles) {
   EXPECT_EQ(m.arrays_per_tile, cdiv(100 * 4 * 2, 127));
   NetworkShape net;
   net.name = "two";
-  net.layers.push_back({"a", "linear", 300, 100, 1});
-  net.layers.push_back({"b", "linear", 100, 10, 1});
+  auto linear = [](const std::string& name, int64_t in, int64_t out) {
+    WeightLayer l;
+    l.name = name;
+    l.kind = "linear";
+    l.in_features = in;
+    l.out_features = out;
+    return l;
+  };
+  net.layers.push_back(linear("a", 300, 100));
+  net.layers.push_back(linear("b", 100, 10));
   Hierarchy h;
   h.arrays_per_pe = 4;
   h.pes_per_tile = 2;
