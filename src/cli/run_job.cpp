@@ -260,10 +260,11 @@ int run_job(const JobArgs& args, std::ostream& term) {
   std::string per_seed;
   for (double a : ce.analog_accuracy) per_seed += (per_seed.empty() ? "" : ", ") + fmt::format("{:.2f}", 100 * a);
   if (ce.analog_accuracy.size() == 1) {
-    s << fmt::format("  analog on the chip                  {:.2f} %  (1 device instance)\n", 100 * ce.analog_mean);
+    s << fmt::format("  analog on the chip                  {:.2f} %  (1 device instance; fidelity {})\n", 100 * ce.analog_mean,
+                     to_string(ce.fidelity));
   } else {
-    s << fmt::format("  analog on the chip                  {:.2f} ± {:.2f} %  ({} device instances: {})\n",
-                     100 * ce.analog_mean, 100 * ce.analog_std, ce.analog_accuracy.size(), per_seed);
+    s << fmt::format("  analog on the chip                  {:.2f} ± {:.2f} %  ({} device instances: {}; fidelity {})\n",
+                     100 * ce.analog_mean, 100 * ce.analog_std, ce.analog_accuracy.size(), per_seed, to_string(ce.fidelity));
   }
   s << fmt::format("  loss from the chip                  {:.2f} points\n", 100 * (ce.digital_accuracy - ce.analog_mean));
   const auto& c = ce.counts_per_inference;
@@ -344,7 +345,8 @@ int run_job(const JobArgs& args, std::ostream& term) {
                        {"digital", ce.digital_accuracy},
                        {"analog_mean", ce.analog_mean},
                        {"analog_std", ce.analog_std},
-                       {"analog_per_device_seed", ce.analog_accuracy}};
+                       {"analog_per_device_seed", ce.analog_accuracy},
+                       {"analog_fidelity", to_string(ce.fidelity)}};
   stats["chip_eval"] = ce.to_json();
   if (cost_rep) stats["cost"] = cost_rep->to_json();
   if (heat) {

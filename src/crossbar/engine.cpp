@@ -78,7 +78,7 @@ void CrossbarLayer::plan_layer() {
   map_.full_scale = static_cast<double>(spec_.rows) * (std::ldexp(1.0, il_.dac_bits) - 1) *
                     (max_level + (spec_.baseline == Baseline::Digital ? hrs_levels_ : 0.0));
   slice_coef_ = torch::tensor(il_.slice_coef, torch::kFloat64).to(device_);
-  level_sq_lut_ = torch::Tensor();
+  level_sq_lut_ = drive_lut_ = drive_sq_lut_ = torch::Tensor();
 }
 
 void CrossbarLayer::retarget(std::shared_ptr<const Chip> chip) {
@@ -160,6 +160,7 @@ void CrossbarLayer::set_temperature(const torch::Tensor& per_array_k) {
 void CrossbarLayer::refresh_read_state() {
   if (!read_state_dirty_) return;
   read_state_dirty_ = false;
+  folded_dirty_ = true;
   const DeviceModel& dev = chip_->device();
   const double g_off = dev.g_off_siemens(), g_on = dev.g_on_siemens();
   const double dg = (g_on - g_off) / (std::ldexp(1.0, spec_.cell_bits) - 1);
@@ -442,6 +443,7 @@ MvmResult CrossbarLayer::forward(const torch::Tensor& x_in, std::optional<double
   }
   const torch::Tensor x = x_in.dim() == 1 ? x_in.unsqueeze(0) : x_in;
   const double scale = plan_inputs(x, input_scale);
+  if (fidelity_ != Fidelity::BitExact) return folded_forward(x, scale);
   refresh_read_state();
   const int64_t n = x.size(0), out = map_.out_features;
   const bool shortcut = shortcut_active();

@@ -33,6 +33,23 @@
 
 namespace cimkit {
 
+// How faithfully a read follows the chip (eval.fidelity). Every rung reads the same programmed
+// cells (device traits, drift, temperature, faults, read-noise variance) with the same seeds:
+//   bit_exact  every (row tile, input slice, column group) partial sum through the ADC, then
+//              shift-add: what the chip computes.
+//   tile       per row tile, one GEMM of the input codes (as the DACs drive them, summed over
+//              slices) against the cells folded across slices and polarities into one matrix,
+//              the read noise's exact variance through a second GEMM, and one signed ADC per
+//              row-tile partial sum (paper 003 eq. 2-3) at the chip ADC's resolution over the
+//              tile's full scale; no ADC where the chip's is lossless for its partial sums.
+//   weight     the same folded matrix and noise over all rows in one GEMM, no ADC (aihwkit's
+//              level of abstraction).
+// With ideal cells and a lossless ADC every rung returns the integer product exactly.
+enum class Fidelity { BitExact, Tile, Weight };
+// "bit_exact", "tile", "weight"; cimkit::Error naming `key` and the allowed names otherwise.
+Fidelity parse_fidelity(const std::string& name, const std::string& key = "fidelity");
+std::string to_string(Fidelity f);
+
 struct MvmResult {
   torch::Tensor y;      // [n, out] float32: dequantised output (x_scale * w_scale * y_int)
   torch::Tensor y_int;  // [n, out] float64: the result in integer code units
@@ -77,6 +94,9 @@ class CrossbarLayer {
   const torch::Tensor& weight_scales() const { return w_scales_; }  // [out] float64
   bool integer_path() const { return integer_path_; }
   bool shortcut_active() const;
+  // The rung forward() reads at (default bit_exact); changing it keeps the programmed cells.
+  void set_fidelity(Fidelity f) { fidelity_ = f; }
+  Fidelity fidelity() const { return fidelity_; }
   // Programmed conductances (siemens) of the data cells, [T, rows, K*P*out]; undefined on the
   // integer path.
   const torch::Tensor& programmed_conductance() const { return g_prog_; }
@@ -126,6 +146,14 @@ class CrossbarLayer {
   torch::Tensor g_prog_, g_ref_prog_;  // [T,R,G*out], [T,R,arrays_per_tile] siemens
   int64_t program_count_ = 0;
   int64_t read_count_ = 0;
+  Fidelity fidelity_ = Fidelity::BitExact;
+  // The folded rungs (engine_folded.cpp): cells folded across slices and polarities, [T, R, out]
+  // float32, their read-noise variance (undefined without noise), rebuilt with the read state.
+  MvmResult folded_forward(const torch::Tensor& x, double scale);
+  void refresh_folded();
+  torch::Tensor w_fold_, var_fold_;
+  bool folded_dirty_ = true;
+  mutable torch::Tensor drive_lut_, drive_sq_lut_;  // per stored code: sum_s c_s level_s, sum_s c_s^2 level_s^2
   double time_s_ = 0.0;
   torch::Tensor temp_per_array_;       // [n_arrays] kelvin
   bool read_state_dirty_ = true;

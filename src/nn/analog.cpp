@@ -210,6 +210,7 @@ torch::Tensor AnalogLayer::analog_read(const torch::Tensor& x_rows) {
     eng.calibrate(ic.codes);  // no-op unless the chip's ADC has a calibrated range
     calibrated_ = true;
   }
+  eng.set_fidelity(ctx_->fidelity);
   MvmResult r = eng.forward(ic.codes);
   counts_.add(r.counts);
   const torch::Tensor& s_w = programmed_.scale;  // [out] float64

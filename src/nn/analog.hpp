@@ -100,6 +100,9 @@ class AnalogContext {
   const OperatingConditions& operating() const { return operating_; }
 
   AnalogTraining training;
+  // The rung of the fidelity ladder analog reads use (CrossbarLayer::set_fidelity); changing it
+  // reprograms nothing.
+  Fidelity fidelity = Fidelity::BitExact;
 
  private:
   std::shared_ptr<const Chip> chip_;

@@ -38,6 +38,11 @@ Schema ChipEvalOptions::schema() {
                             "analog accuracy is reported as mean +- std over them")
       .range(1, 1000).def(int64_t{3});
   s.boolean("sqnr", "Measure each layer's SQNR (analog vs digital output on the same input)").def(true);
+  s.choice("fidelity", {"bit_exact", "tile", "weight"},
+           "How faithfully the analog reads follow the chip: bit_exact (every slice partial sum through the ADC), tile "
+           "(the cells folded across slices into one matrix per row tile, one ADC per row-tile partial sum), weight (one "
+           "folded matrix per layer with its read noise, no ADC); every rung reads the same cells")
+      .def(std::string("bit_exact"));
   return s;
 }
 
@@ -45,6 +50,7 @@ ChipEvalOptions ChipEvalOptions::from_params(const Params& p) {
   ChipEvalOptions o;
   o.device_seeds = p.get_int("device_seeds");
   o.sqnr = p.get_bool("sqnr");
+  o.fidelity = parse_fidelity(p.get_string("fidelity"), "eval.fidelity");
   return o;
 }
 
@@ -65,6 +71,7 @@ nlohmann::json LayerEval::to_json() const {
 
 nlohmann::json ChipEvalResult::to_json() const {
   nlohmann::json j;
+  j["fidelity"] = to_string(fidelity);
   j["digital_accuracy"] = digital_accuracy;
   j["analog_accuracy"] = analog_accuracy;
   j["analog_accuracy_mean"] = analog_mean;
@@ -116,6 +123,8 @@ ChipEvalResult evaluate_on_chip(nn::Network& net, data::DataLoader& test,
   for (auto& l : layers) on_ctx = on_ctx && l.layer->context() == ctx;
   if (!on_ctx) net.set_context(ctx);  // every layer reprograms
   net.set_mode(nn::LayerMode::Analog);
+  ctx->fidelity = opt.fidelity;  // the same cells at every rung: no layer reprograms for it
+  r.fidelity = opt.fidelity;
   for (int64_t s = 0; s < opt.device_seeds; ++s) {
     // A new device seed bumps the context's generation: every layer reprograms.
     if (!opt.keep_programmed || ctx->device_seed() != static_cast<uint64_t>(s)) {

@@ -27,8 +27,10 @@ struct ChipEvalOptions {
   // generation changed) reprogram; a kept engine continues its read-noise stream, so on a chip
   // with read noise the analog accuracy also depends on the reads before.
   bool keep_programmed = false;
+  // The rung of the fidelity ladder the analog reads use (crossbar/engine.hpp, Fidelity).
+  Fidelity fidelity = Fidelity::BitExact;
 
-  // The `eval:` section of a run config (device_seeds, sqnr).
+  // The `eval:` section of a run config (device_seeds, sqnr, fidelity).
   static Schema schema();
   static ChipEvalOptions from_params(const Params& p);
 };
@@ -43,6 +45,7 @@ struct LayerEval {
 };
 
 struct ChipEvalResult {
+  Fidelity fidelity = Fidelity::BitExact;  // the rung the analog accuracies were read at
   double digital_accuracy = 0.0;            // in [0, 1]
   std::vector<double> analog_accuracy;      // one per device instance
   double analog_mean = 0.0, analog_std = 0.0;  // std: sample std (n - 1), 0 for one instance

@@ -384,7 +384,7 @@ TEST(Explore, RunSummaryTellsTheTruth) {
   CliRun r = run_cimkit("run " + cfg);
   ASSERT_EQ(r.code, 0) << r.output;
   EXPECT_FALSE(contains(r.output, "±")) << r.output;
-  EXPECT_TRUE(contains(r.output, "(1 device instance)")) << r.output;
+  EXPECT_TRUE(contains(r.output, "(1 device instance; fidelity bit_exact)")) << r.output;
   EXPECT_TRUE(contains(r.output, "1 epoch,")) << r.output;
   EXPECT_FALSE(contains(r.output, "nan")) << r.output;
   EXPECT_FALSE(contains(r.output, "SQNR")) << r.output;

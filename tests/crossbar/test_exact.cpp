@@ -76,6 +76,14 @@ TEST_P(Exact, EqualsIntegerProduct) {
   const torch::Tensor ref = integer_product(x, w);
   EXPECT_TRUE(torch::equal(r.y_int, ref)) << "max |diff| " << (r.y_int - ref).abs().max().item<double>();
   EXPECT_TRUE(torch::equal(r.y, ref.to(torch::kFloat32)));
+  // Every rung of the fidelity ladder reads the same cells: exact here too, with the chip's counts.
+  for (const Fidelity f : {Fidelity::Tile, Fidelity::Weight}) {
+    layer.set_fidelity(f);
+    const MvmResult rf = layer.forward(x);
+    EXPECT_TRUE(torch::equal(rf.y_int, ref)) << to_string(f) << ": max |diff| " << (rf.y_int - ref).abs().max().item<double>();
+    EXPECT_EQ(rf.counts.adc_conversions, r.counts.adc_conversions) << to_string(f);
+    EXPECT_TRUE(torch::allclose(rf.counts.read_energy_j_per_array, r.counts.read_energy_j_per_array)) << to_string(f);
+  }
 }
 
 std::vector<ExactCase> exact_cases() {

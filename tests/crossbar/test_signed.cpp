@@ -133,3 +133,39 @@ TEST(Signed, ConfigErrorsNameTheKey) {
   EXPECT_THROW(layer.forward(torch::full({1, 8}, -128.0)), ShapeError);
   EXPECT_NO_THROW(layer.forward(torch::full({1, 8}, -127.0)));
 }
+
+// The folded rungs read the same cells with the same read-noise distribution: their noise
+// variance matches the bit-exact path's (lossless ADC, read noise only), and a lossy ADC moves
+// the tile rung away from the exact product.
+TEST(Fidelity, FoldedRungsCarryTheReadNoiseAndTheAdc) {
+  const torch::Tensor w = random_codes(24, 200, -127, 127, 9), x = random_codes(64, 200, 0, 255, 10);
+  const torch::Tensor ref = integer_product(x, w);
+  CrossbarLayer::Options o;
+  o.integer_codes = true;
+  o.seed = 3;
+  CrossbarLayer layer(chip_from("crossbar: {rows: 64, cols: 64}\ndevice: {impl: reram, read_noise_std: 0.05}\n"
+                                "adc: {impl: ideal}\n"), w, o);
+  auto noise_var = [&](Fidelity f) {
+    layer.set_fidelity(f);
+    return (layer.forward(x).y_int - ref).var().item<double>();
+  };
+  const double exact = noise_var(Fidelity::BitExact), tile = noise_var(Fidelity::Tile), weight = noise_var(Fidelity::Weight);
+  EXPECT_GT(exact, 1.0);
+  EXPECT_NEAR(tile / exact, 1.0, 0.15);
+  EXPECT_NEAR(weight / exact, 1.0, 0.15);
+  // A 4-bit ADC: the tile rung quantises each row-tile partial sum; the weight rung has no ADC.
+  CrossbarLayer lossy(chip_from("crossbar: {rows: 64, cols: 64}\ndevice: {impl: ideal}\nadc: {impl: linear, bits: 4}\n"), w, o);
+  lossy.set_fidelity(Fidelity::Weight);
+  EXPECT_TRUE(torch::equal(lossy.forward(x).y_int, ref));
+  lossy.set_fidelity(Fidelity::Tile);
+  const torch::Tensor tile_y = lossy.forward(x).y_int;
+  EXPECT_FALSE(torch::equal(tile_y, ref));
+  EXPECT_LT(((tile_y - ref).norm() / ref.norm()).item<double>(), 1.0);
+  EXPECT_EQ(to_string(parse_fidelity("tile")), "tile");
+  try {
+    parse_fidelity("tiles", "eval.fidelity");
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("did you mean 'tile'"), std::string::npos) << e.what();
+  }
+}

@@ -166,3 +166,37 @@ TEST(ChipEvaluator, TheSameCandidateGivesTheSameNumbers) {
 
 }  // namespace
 }  // namespace cimkit::pipeline
+
+namespace cimkit::pipeline {
+namespace {
+
+// eval.fidelity: the evaluation reads the same programmed cells at another rung (no layer
+// reprograms), says which rung it used, and on an ideal chip with a lossless ADC every rung is
+// the digital result.
+TEST(ChipEvaluator, FidelityRungsReadTheSameCells) {
+  Fixture f;
+  f.ctx = std::make_shared<nn::AnalogContext>(
+      chip_from("{crossbar: {rows: 64, cols: 64}, device: {impl: ideal}, adc: {impl: linear, bits: 8}}"), 5);
+  EvaluatorOptions opt;
+  opt.eval.device_seeds = 1;
+  opt.eval.keep_programmed = true;
+  ChipEvaluator ev(f.net, f.ctx, synthetic_test(32), "three", {1, 8, 8}, opt);
+  const Evaluation exact = ev.evaluate();
+  const auto engines = f.engines();
+  data::DataLoader test = synthetic_test(32);  // the same generated images
+  for (const Fidelity rung : {Fidelity::Tile, Fidelity::Weight}) {
+    ChipEvalOptions o = opt.eval;
+    o.fidelity = rung;
+    const ChipEvalResult r = evaluate_on_chip(*f.net, test, f.ctx, o);
+    EXPECT_EQ(r.fidelity, rung);
+    EXPECT_EQ(r.to_json()["fidelity"], to_string(rung));
+    EXPECT_EQ(r.analog_accuracy, exact.chip.analog_accuracy) << to_string(rung);
+    EXPECT_EQ(r.digital_accuracy, r.analog_mean);
+    EXPECT_EQ(f.engines(), engines) << to_string(rung);  // nothing reprogrammed
+  }
+  const Params p = parse_params(load_yaml_string("{fidelity: weight}", "run.yaml"), ChipEvalOptions::schema(), "eval");
+  EXPECT_EQ(ChipEvalOptions::from_params(p).fidelity, Fidelity::Weight);
+}
+
+}  // namespace
+}  // namespace cimkit::pipeline
