@@ -466,10 +466,19 @@ MvmResult CrossbarLayer::forward(const torch::Tensor& x_in, std::optional<double
       continue;
     }
     sliced_chunk(stored, Mode::Convert, acc, level_sq, partial, gen, nullptr);
-    // Digital corrections: stored weights hold w + w_off, stored inputs x + x_off.
-    if (wl_.stored_offset) acc -= static_cast<double>(wl_.stored_offset) * stored.sum(1, true, torch::kFloat64);
-    if (il_.stored_offset) acc -= static_cast<double>(il_.stored_offset) * w_row_sum_.unsqueeze(0);
+    correct_offsets(acc, stored);
   }
+  return finish(std::move(r), n, scale, level_sq);
+}
+
+// Digital corrections: stored weights hold w + w_off, stored inputs x + x_off.
+void CrossbarLayer::correct_offsets(torch::Tensor& acc, const torch::Tensor& stored) const {
+  if (wl_.stored_offset) acc -= static_cast<double>(wl_.stored_offset) * stored.sum(1, true, torch::kFloat64);
+  if (il_.stored_offset) acc -= static_cast<double>(il_.stored_offset) * w_row_sum_.unsqueeze(0);
+}
+
+// Dequantised output and the chip's action counts of n input vectors.
+MvmResult CrossbarLayer::finish(MvmResult r, int64_t n, double scale, const torch::Tensor& level_sq) const {
   r.y = (r.y_int * (scale * w_scales_.unsqueeze(0))).to(torch::kFloat32);
   r.counts = count_actions(n, level_sq);
   return r;

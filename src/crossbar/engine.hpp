@@ -150,6 +150,8 @@ class CrossbarLayer {
   // The folded rungs (engine_folded.cpp): cells folded across slices and polarities, [T, R, out]
   // float32, their read-noise variance (undefined without noise), rebuilt with the read state.
   MvmResult folded_forward(const torch::Tensor& x, double scale);
+  void correct_offsets(torch::Tensor& acc, const torch::Tensor& stored) const;
+  MvmResult finish(MvmResult r, int64_t n, double scale, const torch::Tensor& level_sq) const;
   void refresh_folded();
   torch::Tensor w_fold_, var_fold_;
   bool folded_dirty_ = true;

@@ -129,12 +129,9 @@ MvmResult CrossbarLayer::folded_forward(const torch::Tensor& x, double scale) {
     if (spec_.baseline == Baseline::Digital && wl_coef_sum_ != 0.0) {
       acc.sub_(xv.sum(1, true, torch::kFloat64) * (hrs_levels_ * wl_coef_sum_));
     }
-    if (wl_.stored_offset) acc -= static_cast<double>(wl_.stored_offset) * stored.sum(1, true, torch::kFloat64);
-    if (il_.stored_offset) acc -= static_cast<double>(il_.stored_offset) * w_row_sum_.unsqueeze(0);
+    correct_offsets(acc, stored);
   }
-  r.y = (r.y_int * (scale * w_scales_.unsqueeze(0))).to(torch::kFloat32);
-  r.counts = count_actions(n, level_sq);
-  return r;
+  return finish(std::move(r), n, scale, level_sq);
 }
 
 }  // namespace cimkit
