@@ -131,11 +131,6 @@ TEST(PrecisionRoute, FoldedNormalisationIsTheSameFunctionOnPixels) {
   EXPECT_THROW(folded->set_input_normalisation({0.1}, {0.2}), ShapeError);
 }
 
-}  // namespace
-}  // namespace cimkit::nn
-
-namespace cimkit::nn {
-namespace {
 
 // Signed inputs get symmetric codes, which every signed encoding holds: the same layer on an
 // offset, a two-phase and a bipolar chip reads the same integers (ideal cells, lossless ADC).

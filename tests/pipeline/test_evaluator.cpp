@@ -39,10 +39,10 @@ const char* kReram =
 struct Fixture {
   std::shared_ptr<Three> net;
   std::shared_ptr<nn::AnalogContext> ctx;
-  Fixture() {
+  explicit Fixture(const char* chip = kReram) {
     torch::manual_seed(4);
     net = std::make_shared<Three>();
-    ctx = std::make_shared<nn::AnalogContext>(chip_from(kReram), 5);
+    ctx = std::make_shared<nn::AnalogContext>(chip_from(chip), 5);
   }
   std::vector<const CrossbarLayer*> engines() {
     std::vector<const CrossbarLayer*> e;
@@ -136,20 +136,12 @@ TEST(ChipEvaluator, FloatAccuracyKeepsTheModes) {
   EXPECT_EQ(f.net->conv1->mode(), nn::LayerMode::Quantised);
 }
 
-}  // namespace
-}  // namespace cimkit::pipeline
-
-namespace cimkit::pipeline {
-namespace {
 
 // A search compares candidates: the same candidate evaluated again, after another one, gives
 // the same numbers, read noise included (kept engines restart their read streams).
 TEST(ChipEvaluator, TheSameCandidateGivesTheSameNumbers) {
-  Fixture f;
-  f.ctx = std::make_shared<nn::AnalogContext>(
-      chip_from("{crossbar: {rows: 64, cols: 64}, device: {impl: reram, g_on_us: 40, g_off_us: 4, d2d_std: 0.1, "
-                "read_noise_std: 0.05}, dac: {impl: linear, bits: 1}, adc: {impl: linear, bits: 8}}"),
-      5);
+  Fixture f("{crossbar: {rows: 64, cols: 64}, device: {impl: reram, g_on_us: 40, g_off_us: 4, d2d_std: 0.1, "
+            "read_noise_std: 0.05}, dac: {impl: linear, bits: 1}, adc: {impl: linear, bits: 8}}");
   EvaluatorOptions opt;
   opt.eval.device_seeds = 1;
   ChipEvaluator ev(f.net, f.ctx, synthetic_test(32), "three", {1, 8, 8}, opt);
@@ -164,19 +156,12 @@ TEST(ChipEvaluator, TheSameCandidateGivesTheSameNumbers) {
   EXPECT_EQ(first.chip.analog_accuracy, again.chip.analog_accuracy);
 }
 
-}  // namespace
-}  // namespace cimkit::pipeline
-
-namespace cimkit::pipeline {
-namespace {
 
 // eval.fidelity: the evaluation reads the same programmed cells at another rung (no layer
 // reprograms), says which rung it used, and on an ideal chip with a lossless ADC every rung is
 // the digital result.
 TEST(ChipEvaluator, FidelityRungsReadTheSameCells) {
-  Fixture f;
-  f.ctx = std::make_shared<nn::AnalogContext>(
-      chip_from("{crossbar: {rows: 64, cols: 64}, device: {impl: ideal}, adc: {impl: linear, bits: 8}}"), 5);
+  Fixture f("{crossbar: {rows: 64, cols: 64}, device: {impl: ideal}, adc: {impl: linear, bits: 8}}");
   EvaluatorOptions opt;
   opt.eval.device_seeds = 1;
   opt.eval.keep_programmed = true;
