@@ -20,19 +20,11 @@
 #include "core/config_tree.hpp"
 #include "core/rng.hpp"
 #include "nn/analog.hpp"
+#include "timing.hpp"
 
 using namespace cimkit;
 
 namespace {
-
-double seconds_now() {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
-}
-
-double median_of(std::vector<double> v) {
-  std::sort(v.begin(), v.end());
-  return v[v.size() / 2];
-}
 
 void BM_PrecisionChange(benchmark::State& state) {
   set_threads(0);
@@ -48,23 +40,23 @@ void BM_PrecisionChange(benchmark::State& state) {
   std::vector<double> read, change, reprogram;
   int adc = 8;
   auto timed = [&](std::vector<double>& into, bool flip, bool force) {
-    const double t0 = seconds_now();
+    const double t0 = bench::now_s();
     if (flip) {
       adc = adc == 8 ? 6 : 8;
       layer->set_precision({8, 8, adc});
     }
     if (force) ctx->set_operating(ctx->operating());  // invalidates every programmed layer
     benchmark::DoNotOptimize(layer->forward(x));
-    into.push_back(seconds_now() - t0);
+    into.push_back(bench::now_s() - t0);
   };
   for (auto _ : state) {
-    const double t0 = seconds_now();
+    const double t0 = bench::now_s();
     timed(read, false, false);
     timed(change, true, false);
     timed(reprogram, true, true);
-    state.SetIterationTime(seconds_now() - t0);
+    state.SetIterationTime(bench::now_s() - t0);
   }
-  const double r = median_of(read), c = median_of(change), p = median_of(reprogram);
+  const double r = bench::median(read), c = bench::median(change), p = bench::median(reprogram);
   state.counters["read_ms"] = 1e3 * r;
   state.counters["change_ms"] = 1e3 * c;
   state.counters["reprogram_ms"] = 1e3 * p;

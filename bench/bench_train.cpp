@@ -23,19 +23,11 @@
 #include "core/config_tree.hpp"
 #include "core/rng.hpp"
 #include "nn/zoo.hpp"
+#include "timing.hpp"
 
 using namespace cimkit;
 
 namespace {
-
-double now_s() {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
-}
-
-double median(std::vector<double> v) {
-  std::sort(v.begin(), v.end());
-  return v[v.size() / 2];
-}
 
 std::shared_ptr<const Chip> chip(const std::string& device, const std::string& extra_crossbar = "") {
   const std::string yaml =
@@ -61,22 +53,22 @@ void BM_TrainThroughput(benchmark::State& state) {
   std::vector<double> rate[3];
   auto run = [&](nn::LayerMode m) {
     net->set_mode(m);
-    const double t0 = now_s();
+    const double t0 = bench::now_s();
     for (int64_t i = 0; i < steps; ++i) {
       opt.zero_grad();
       auto loss = torch::nn::functional::cross_entropy(net->forward(x), y);
       loss.backward();
       opt.step();
     }
-    return static_cast<double>(steps * batch) / (now_s() - t0);
+    return static_cast<double>(steps * batch) / (bench::now_s() - t0);
   };
   for (auto m : modes) run(m);  // warm-up (quantiser initialisation, allocator)
   for (auto _ : state) {
-    const double t0 = now_s();
+    const double t0 = bench::now_s();
     for (int k = 0; k < 3; ++k) rate[k].push_back(run(modes[k]));
-    state.SetIterationTime(now_s() - t0);
+    state.SetIterationTime(bench::now_s() - t0);
   }
-  const double f = median(rate[0]), q = median(rate[1]), a = median(rate[2]);
+  const double f = bench::median(rate[0]), q = bench::median(rate[1]), a = bench::median(rate[2]);
   state.counters["float_img_s"] = f;
   state.counters["qat_img_s"] = q;
   state.counters["analog_img_s"] = a;
@@ -104,22 +96,22 @@ void vgg8_inference(benchmark::State& state, const std::string& device, const st
   std::vector<double> analog, digital;
   for (auto _ : state) {
     net->set_mode(nn::LayerMode::Analog);
-    double t0 = now_s();
+    double t0 = bench::now_s();
     net->forward(x);
-    const double ta = now_s() - t0;
+    const double ta = bench::now_s() - t0;
     net->set_mode(nn::LayerMode::Quantised);
-    t0 = now_s();
+    t0 = bench::now_s();
     net->forward(x);
-    const double td = now_s() - t0;
+    const double td = bench::now_s() - t0;
     analog.push_back(static_cast<double>(batch) / ta);
     digital.push_back(static_cast<double>(batch) / td);
     state.SetIterationTime(ta + td);
   }
   int64_t arrays = 0;
   for (auto& l : net->analog_layers()) arrays += l.layer->mapping().n_arrays;
-  state.counters["analog_img_s"] = median(analog);
-  state.counters["digital_img_s"] = median(digital);
-  state.counters["digital_vs_analog"] = median(digital) / median(analog);
+  state.counters["analog_img_s"] = bench::median(analog);
+  state.counters["digital_img_s"] = bench::median(digital);
+  state.counters["digital_vs_analog"] = bench::median(digital) / bench::median(analog);
   state.counters["arrays"] = static_cast<double>(arrays);
 }
 

@@ -10,6 +10,7 @@
 #include <sstream>
 
 #include "cli/file_kind.hpp"
+#include "cli/job_sections.hpp"
 #include "cli/run_config.hpp"
 #include "core/error.hpp"
 #include "core/paths.hpp"
@@ -105,31 +106,15 @@ int run_job(const JobArgs& args, std::ostream& term) {
   const int threads = set_threads(rc.threads);
 
   // Sections, validated (errors point at file:line and key).
-  const Params dp = parse_params(rc.sections.at("data"), pipeline::data_schema(), "data");
-  const Params mp = parse_params(rc.sections.at("model"), nn::ZooOptions::schema(), "model");
-  const Params tp = parse_params(rc.sections.at("train"), pipeline::train_schema(), "train");
-  const Params ep = parse_params(rc.sections.at("eval"), pipeline::ChipEvalOptions::schema(), "eval");
+  const JobSections js = parse_job_sections(rc);
+  const Params& dp = js.data;
+  const Params& mp = js.model;
+  const Params& tp = js.train;
+  const Params& ep = js.eval;
+  const Params& costp = js.cost;
   const train::TrainOptions topt = train::TrainOptions::from_params(tp);
-  // The cost model (architecture and options) is validated up front, so a typo fails in seconds.
-  const Params costp = parse_params(rc.sections.at("cost"), cost::CostOptions::schema(), "cost");
-  pipeline::ChipThermalOptions thopt = pipeline::ChipThermalOptions::from_config(rc.sections.at("thermal"), "thermal");
-  thopt.default_ambient(rc.operating.temperature_k);
-  const ConfigNode& arch_node = rc.sections.at("arch");
-  const cost::Architecture arch = arch_node.is_null() ? cost::Architecture::preset(cost::Architecture::kDefaultPreset)
-                                                      : cost::Architecture::from_config(arch_node, "arch");
-  rc.resolved.set("model", mp.to_node());
-  rc.resolved.set("data", dp.to_node());
-  rc.resolved.set("train", tp.to_node());
-  rc.resolved.set("eval", ep.to_node());
-  rc.resolved.set("cost", costp.to_node());
-  if (!rc.sections.at("thermal").is_null()) rc.resolved.set("thermal", rc.sections.at("thermal"));
-  if (!arch_node.is_null()) {
-    rc.resolved.set("arch", arch_node);
-  } else {
-    ConfigNode an = ConfigNode::map({"<default>", 0});
-    an.set("preset", ConfigNode::scalar(cost::Architecture::kDefaultPreset, {"<default>", 0}));
-    rc.resolved.set("arch", an);
-  }
+  const pipeline::ChipThermalOptions& thopt = js.thermal;
+  const cost::Architecture& arch = js.arch;
 
   // The run folder. A folder holding a checkpoint is only reused on --resume or --overwrite.
   std::string out_dir = !args.out.empty() ? args.out : rc.out;

@@ -1,5 +1,7 @@
 #include "crossbar/engine.hpp"
 
+#include <ATen/record_function.h>
+
 #include <cmath>
 
 #include "core/error.hpp"
@@ -9,8 +11,6 @@
 namespace cimkit {
 
 using torch::indexing::Slice;
-
-static int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
 
 CrossbarLayer::CrossbarLayer(std::shared_ptr<const Chip> chip, const torch::Tensor& weight,
                              Options options)
@@ -79,6 +79,7 @@ void CrossbarLayer::plan_layer() {
                     (max_level + (spec_.baseline == Baseline::Digital ? hrs_levels_ : 0.0));
   slice_coef_ = torch::tensor(il_.slice_coef, torch::kFloat64).to(device_);
   level_sq_lut_ = drive_lut_ = drive_sq_lut_ = torch::Tensor();
+  tile_model_dirty_ = true;  // the ADC or the input slicing changed
 }
 
 void CrossbarLayer::retarget(std::shared_ptr<const Chip> chip) {
@@ -116,8 +117,10 @@ bool CrossbarLayer::shortcut_active() const {
 }
 
 void CrossbarLayer::program() {
+  RECORD_FUNCTION("cimkit::program", std::vector<c10::IValue>());
   ++program_count_;
   read_state_dirty_ = true;
+  tile_model_dirty_ = true;
   if (integer_path_) return;
   const DeviceModel& dev = chip_->device();
   const int64_t n_levels = int64_t{1} << spec_.cell_bits;
@@ -159,8 +162,10 @@ void CrossbarLayer::set_temperature(const torch::Tensor& per_array_k) {
 
 void CrossbarLayer::refresh_read_state() {
   if (!read_state_dirty_) return;
+  RECORD_FUNCTION("cimkit::refresh_read_state", std::vector<c10::IValue>());
   read_state_dirty_ = false;
   folded_dirty_ = true;
+  tile_model_dirty_ = true;  // refitted on the new cells: a kept engine fits as a fresh one would
   const DeviceModel& dev = chip_->device();
   const double g_off = dev.g_off_siemens(), g_on = dev.g_on_siemens();
   const double dg = (g_on - g_off) / (std::ldexp(1.0, spec_.cell_bits) - 1);
@@ -269,10 +274,12 @@ double CrossbarLayer::plan_inputs(const torch::Tensor& x, std::optional<double> 
 torch::Tensor CrossbarLayer::chunk_codes(const torch::Tensor& x_full, int64_t r0, int64_t nc, double scale) const {
   const torch::Tensor xc = x_full.narrow(0, r0, nc);
   if (opt_.integer_codes) {
-    // Checked in the caller's dtype, so 2.9999999 in float64 is not taken for 3 or 2.
-    const bool ok = xc.min().item<double>() >= static_cast<double>(il_.code_min) &&
-                    xc.max().item<double>() <= static_cast<double>(il_.code_max) &&
-                    (!xc.is_floating_point() || torch::equal(xc, torch::round(xc)));
+    // Checked in the caller's dtype, so 2.9999999 in float64 is not taken for 3 or 2 (NaN fails
+    // the range test).
+    const auto [mn, mx] = torch::aminmax(xc);
+    const bool ok = mn.item<double>() >= static_cast<double>(il_.code_min) &&
+                    mx.item<double>() <= static_cast<double>(il_.code_max) &&
+                    (!xc.is_floating_point() || opt_.rounded_inputs || torch::equal(xc, torch::round(xc)));
     if (!ok) {  // the message counts over the whole tensor
       check_codes(x_full, il_.code_min, il_.code_max,
                   std::string("inputs (") + (il_.code_min < 0 ? "signed " : "unsigned ") + std::to_string(spec_.input_bits) + "-bit codes)");
@@ -300,7 +307,7 @@ int64_t CrossbarLayer::chunk_rows(int64_t n, bool sliced) const {
 // [T, R]; in Calibrate mode collects |partial sums| into `calib` instead of converting.
 void CrossbarLayer::sliced_chunk(const torch::Tensor& stored, Mode mode, torch::Tensor& acc_c,
                                  torch::Tensor& level_sq, torch::Tensor& partial, at::Generator& gen,
-                                 Calibration* calib) {
+                                 Calibration* calib, int64_t only_tile) {
   const int64_t nc = stored.size(0), in = map_.in_features, out = map_.out_features;
   const int64_t T = map_.row_tiles, R = spec_.rows, S = il_.n_slices, G = wl_.n_adc_groups;
   const int64_t gcols = G * out;  // converted columns
@@ -308,9 +315,10 @@ void CrossbarLayer::sliced_chunk(const torch::Tensor& stored, Mode mode, torch::
   torch::Tensor dig = dac_levels(input_digits(stored, il_));  // [S, nc, in]
   if (T * R > in) dig = torch::constant_pad_nd(dig, {0, T * R - in});
   const torch::Tensor xd = dig.view({S, nc, T, R}).permute({2, 0, 1, 3}).reshape({T, S * nc, R}).contiguous();
-  level_sq += xd.pow(2).sum(1).to(torch::kFloat64);
+  if (read_energy_) level_sq += xd.pow(2).sum(1).to(torch::kFloat64);
   torch::Tensor part = partial.narrow(0, 0, S * nc);
   for (int64_t t = 0; t < T; ++t) {
+    if (only_tile >= 0 && t != only_tile) continue;
     const torch::Tensor xt = xd[t];  // [S*nc, R]
     if (noise_std_.defined()) {  // per_cell: every cell of every read draws its own noise
       const torch::Tensor cells = w_eff_[t].unsqueeze(0) + noise_std_[t].unsqueeze(0) * at::randn({S * nc, R, gcols}, gen, f32);
@@ -416,13 +424,20 @@ torch::Tensor CrossbarLayer::shortcut_product(const torch::Tensor& x_codes) cons
 
 // sum over inputs and slices of (DAC level)^2 per input row, padded to [T, R] (read energy).
 torch::Tensor CrossbarLayer::row_level_sq(const torch::Tensor& stored) const {
-  // Table over the stored codes lo .. hi (what the DACs see).
-  const int64_t lo = il_.code_min + il_.stored_offset, hi = il_.code_max + il_.stored_offset;
-  if (!level_sq_lut_.defined()) {
+  torch::Tensor idx = stored.to(torch::kInt64);
+  const int64_t lo = il_.code_min + il_.stored_offset;
+  if (lo != 0) idx.sub_(lo);
+  return row_level_sq_at(idx);
+}
+
+torch::Tensor CrossbarLayer::row_level_sq_at(const torch::Tensor& idx) const {
+  if (!level_sq_lut_.defined()) {  // over the stored codes lo .. hi (what the DACs see)
+    const int64_t lo = il_.code_min + il_.stored_offset, hi = il_.code_max + il_.stored_offset;
     const auto codes = torch::arange(lo, hi + 1, torch::TensorOptions().dtype(torch::kInt64).device(device_));
-    level_sq_lut_ = dac_levels(input_digits(codes.unsqueeze(0), il_)).pow(2).sum(0).squeeze(0).to(torch::kFloat64);
+    // Small integers (exact in float32): the gather moves half the bytes, the sum is float64.
+    level_sq_lut_ = dac_levels(input_digits(codes.unsqueeze(0), il_)).pow(2).sum(0).squeeze(0).to(torch::kFloat32);
   }
-  torch::Tensor sums = level_sq_lut_.index({stored.to(torch::kInt64) - lo}).sum(0);
+  torch::Tensor sums = level_sq_lut_.index_select(0, idx.reshape({-1})).view(idx.sizes()).sum(0, false, torch::kFloat64);
   const int64_t T = map_.row_tiles, R = spec_.rows;
   if (T * R > map_.in_features) sums = torch::constant_pad_nd(sums, {0, T * R - map_.in_features});
   return sums.view({T, R});
@@ -462,7 +477,7 @@ MvmResult CrossbarLayer::forward(const torch::Tensor& x_in, std::optional<double
     torch::Tensor acc = r.y_int.narrow(0, r0, nc);
     if (shortcut) {
       acc.copy_(shortcut_product(codes));
-      level_sq += row_level_sq(stored);
+      if (read_energy_) level_sq += row_level_sq(stored);
       continue;
     }
     sliced_chunk(stored, Mode::Convert, acc, level_sq, partial, gen, nullptr);

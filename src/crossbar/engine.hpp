@@ -39,9 +39,16 @@ namespace cimkit {
 //              shift-add: what the chip computes.
 //   tile       per row tile, one GEMM of the input codes (as the DACs drive them, summed over
 //              slices) against the cells folded across slices and polarities into one matrix,
-//              the read noise's exact variance through a second GEMM, and one signed ADC per
-//              row-tile partial sum (paper 003 eq. 2-3) at the chip ADC's resolution over the
-//              tile's full scale; no ADC where the chip's is lossless for its partial sums.
+//              one against the ideal cells, the read noise's variance through a third, and a
+//              behavioural model of what the sliced ADCs make of the row-tile partial sum: per
+//              (row tile, output) y = a·ideal + b·(cells - ideal) + c + e, e ~ N(0, λ·var + s²),
+//              fitted by least squares against the bit-exact read of the same tile on a sample of
+//              the first input rows after every (re)programming, change of read conditions
+//              (drift time, temperature) or of the ADC and input slicing (engine_folded.cpp). Paper 003's single ADC per row-tile partial sum
+//              (eq. 2-3) models arrays that hold whole codes; on a bit-sliced chip each slice's
+//              ADC spans that slice's small range, so one ADC at the same resolution over the
+//              tile's full scale is ~2^(b_x+b_w) times coarser than the chip (docs/results).
+//              Without an ADC that quantises (an ideal ADC) the model is the identity.
 //   weight     the same folded matrix and noise over all rows in one GEMM, no ADC (aihwkit's
 //              level of abstraction).
 // With ideal cells and a lossless ADC every rung returns the integer product exactly.
@@ -60,6 +67,9 @@ class CrossbarLayer {
  public:
   struct Options {
     bool integer_codes = false;  // W and x are already integer codes (no quantisation)
+    // With integer_codes: the inputs are whole numbers by construction (a quantiser rounded
+    // them), so a read checks only their range (one pass), not that each is an integer.
+    bool rounded_inputs = false;
     uint64_t seed = 0;           // run seed; streams derive from (seed, layer_id)
     uint64_t layer_id = 0;
     OperatingConditions operating;
@@ -97,9 +107,15 @@ class CrossbarLayer {
   // The rung forward() reads at (default bit_exact); changing it keeps the programmed cells.
   void set_fidelity(Fidelity f) { fidelity_ = f; }
   Fidelity fidelity() const { return fidelity_; }
+  // false: reads skip the read-energy statistic (counts().read_energy_j_per_array is zero).
+  void set_read_energy(bool on) { read_energy_ = on; }
   // Programmed conductances (siemens) of the data cells, [T, rows, K*P*out]; undefined on the
   // integer path.
   const torch::Tensor& programmed_conductance() const { return g_prog_; }
+  // How often the tile rung fitted its ADC model (once per programming, read-condition or ADC
+  // change that a tile read followed); rows of input it fits on at most.
+  int64_t tile_model_fits() const { return tile_model_.fits; }
+  static constexpr int64_t kTileModelRows = 256;
 
  private:
   enum class Mode { Convert, Calibrate };
@@ -115,8 +131,9 @@ class CrossbarLayer {
     void update(const torch::Tensor& partial);
     double result() const;
   };
+  // only_tile >= 0: that row tile alone (the tile rung's calibration).
   void sliced_chunk(const torch::Tensor& stored, Mode mode, torch::Tensor& acc_c, torch::Tensor& level_sq,
-                    torch::Tensor& partial, at::Generator& gen, Calibration* calib);
+                    torch::Tensor& partial, at::Generator& gen, Calibration* calib, int64_t only_tile = -1);
   void refresh_read_state();
   void plan_layer();
   void update_transfer();
@@ -126,6 +143,7 @@ class CrossbarLayer {
   ActionCounts count_actions(int64_t n, const torch::Tensor& row_level_sq) const;
   torch::Tensor shortcut_product(const torch::Tensor& x_codes) const;
   torch::Tensor row_level_sq(const torch::Tensor& stored) const;
+  torch::Tensor row_level_sq_at(const torch::Tensor& idx) const;  // idx: stored - lo, int64
 
   std::shared_ptr<const Chip> chip_;
   Options opt_;
@@ -147,15 +165,30 @@ class CrossbarLayer {
   int64_t program_count_ = 0;
   int64_t read_count_ = 0;
   Fidelity fidelity_ = Fidelity::BitExact;
+  bool read_energy_ = true;
   // The folded rungs (engine_folded.cpp): cells folded across slices and polarities, [T, R, out]
   // float32, their read-noise variance (undefined without noise), rebuilt with the read state.
   MvmResult folded_forward(const torch::Tensor& x, double scale);
   void correct_offsets(torch::Tensor& acc, const torch::Tensor& stored) const;
   MvmResult finish(MvmResult r, int64_t n, double scale, const torch::Tensor& level_sq) const;
   void refresh_folded();
-  torch::Tensor w_fold_, var_fold_;
+  torch::Tensor drive(const torch::Tensor& stored_f, const torch::Tensor& lut, bool identity) const;
+  // The tile rung's ADC model, fitted on `stored` (a sample of input rows): [T, out] each.
+  void fit_tile_model(const torch::Tensor& stored);
+  bool tile_model_needed() const;
+  torch::Tensor w_fold_, w_fold_ideal_, var_fold_;
   bool folded_dirty_ = true;
+  struct TileModel {
+    torch::Tensor a, b, c, lambda, s2;  // [T, out] float32
+    int64_t fits = 0;                   // how often it was fitted (tests, docs)
+  } tile_model_;
+  bool tile_model_dirty_ = true;
+  void build_tile_weights();
+  torch::Tensor w_model_, var_model_;  // [T, R, out] float32: the tile model folded into the cells
+  torch::Tensor c_total_, s2_total_;   // [out] float64: its offsets and residual variances, summed
+  bool w_model_dirty_ = true;
   mutable torch::Tensor drive_lut_, drive_sq_lut_;  // per stored code: sum_s c_s level_s, sum_s c_s^2 level_s^2
+  mutable bool drive_identity_ = false;             // drive_lut_[code] == code: no gather needed
   double time_s_ = 0.0;
   torch::Tensor temp_per_array_;       // [n_arrays] kelvin
   bool read_state_dirty_ = true;

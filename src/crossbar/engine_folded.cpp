@@ -5,6 +5,8 @@
 
 #include <cmath>
 
+#include <ATen/record_function.h>
+
 #include "core/error.hpp"
 #include "core/rng.hpp"
 #include "core/text.hpp"
@@ -36,26 +38,163 @@ std::string to_string(Fidelity f) {
 
 // W_fold[t, r, o] = sum_g adc_coef[g] * w_eff[t, r, g*out + o]: what the shift-add makes of the
 // columns of one output; its read-noise variance sum_g adc_coef[g]^2 var[t, r, g*out + o] (a
-// reference cell's noise, shared by its array's columns on the chip, is taken independent here).
+// reference cell's noise, shared by its array's columns on the chip, is taken independent here);
+// and for the tile rung the same fold of the ideal cells (the levels the cells were programmed to).
 void CrossbarLayer::refresh_folded() {
   refresh_read_state();
-  if (!folded_dirty_) return;
-  folded_dirty_ = false;
   const int64_t T = map_.row_tiles, R = spec_.rows, G = wl_.n_adc_groups, out = map_.out_features;
   const auto f32 = torch::TensorOptions().dtype(torch::kFloat32).device(device_);
   const torch::Tensor coef = torch::tensor(wl_.adc_coef, torch::kFloat64).to(f32).view({1, 1, G, 1});
-  w_fold_ = (w_eff_.view({T, R, G, out}) * coef).sum(2).contiguous();
-  torch::Tensor var;
-  if (noise_var_.defined()) var = noise_var_;
-  if (noise_std_.defined()) var = noise_std_.square();
-  torch::Tensor ref;
-  if (ref_noise_var_.defined()) ref = ref_noise_var_;
-  if (ref_noise_std_.defined()) ref = ref_noise_std_.square();
-  if (ref.defined()) var = var.defined() ? var + ref.index_select(2, col_array_) : ref.index_select(2, col_array_);
-  var_fold_ = var.defined() ? (var.view({T, R, G, out}) * coef.square()).sum(2).contiguous() : torch::Tensor();
+  auto fold = [&](const torch::Tensor& per_col) { return (per_col.view({T, R, G, out}) * coef).sum(2).contiguous(); };
+  if (folded_dirty_) {
+    RECORD_FUNCTION("cimkit::refresh_folded", std::vector<c10::IValue>());
+    folded_dirty_ = false;
+    w_model_dirty_ = true;
+    w_fold_ = fold(w_eff_);
+    w_fold_ideal_ = torch::Tensor();
+    torch::Tensor var;
+    if (noise_var_.defined()) var = noise_var_;
+    if (noise_std_.defined()) var = noise_std_.square();
+    torch::Tensor ref;
+    if (ref_noise_var_.defined()) ref = ref_noise_var_;
+    if (ref_noise_std_.defined()) ref = ref_noise_std_.square();
+    if (ref.defined()) var = var.defined() ? var + ref.index_select(2, col_array_) : ref.index_select(2, col_array_);
+    var_fold_ = var.defined() ? (var.view({T, R, G, out}) * coef.square()).sum(2).contiguous() : torch::Tensor();
+  }
+  // The tile rung's model also needs the ideal cells folded (on the first tile read of them).
+  if (tile_model_needed() && !w_fold_ideal_.defined()) {
+    w_model_dirty_ = true;
+    if (integer_path_) {
+      w_fold_ideal_ = w_fold_;
+    } else {
+      torch::Tensor ideal = wl_.analog_subtraction ? subtract_pairs(levels_) : levels_;
+      if (spec_.baseline == Baseline::Digital) ideal = ideal + hrs_levels_;
+      w_fold_ideal_ = fold(ideal.to(torch::kFloat32));
+    }
+  }
+}
+
+bool CrossbarLayer::tile_model_needed() const {
+  return fidelity_ == Fidelity::Tile && map_.adc.quantises() &&
+         !(integer_path_ && map_.adc.lossless_for_integers(map_.full_scale, map_.signed_partials));
+}
+
+// What the DACs drive for stored codes (float), summed over slices with their shift-add weights
+// (lut: drive_lut_), or the same for squared levels (drive_sq_lut_).
+torch::Tensor CrossbarLayer::drive(const torch::Tensor& stored_f, const torch::Tensor& lut, bool identity) const {
+  if (identity) return stored_f;
+  const int64_t lo = il_.code_min + il_.stored_offset;
+  torch::Tensor idx = stored_f.to(torch::kInt32);
+  if (lo != 0) idx.sub_(lo);
+  return lut.index_select(0, idx.reshape({-1})).view(idx.sizes());
+}
+
+namespace {
+
+// lut[idx] for integer indices of any shape.
+torch::Tensor gather(const torch::Tensor& lut, const torch::Tensor& idx) {
+  return lut.index_select(0, idx.reshape({-1})).view(idx.sizes());
+}
+
+// Per column of [m, out] samples: least squares y = a·u + b·d + c, then the residual's variance
+// as λ·v + s² (λ, s² >= 0; v the read-noise variance of each sample, or none). Degenerate
+// regressors (ideal cells: d = 0; constant inputs) fall back to fewer terms.
+struct Fit {
+  torch::Tensor a, b, c, lambda, s2;
+};
+Fit fit_columns(const torch::Tensor& u, const torch::Tensor& d, const torch::Tensor& y, const torch::Tensor& v) {
+  const torch::Tensor ub = u.mean(0), db = d.mean(0), yb = y.mean(0);
+  const torch::Tensor U = u - ub, D = d - db, Y = y - yb;
+  const torch::Tensor suu = (U * U).sum(0), sud = (U * D).sum(0), sdd = (D * D).sum(0);
+  const torch::Tensor suy = (U * Y).sum(0), sdy = (D * Y).sum(0);
+  const torch::Tensor det = suu * sdd - sud * sud;
+  const torch::Tensor two = det > 1e-9 * suu * sdd;
+  const torch::Tensor one = suu > 0;
+  Fit f;
+  f.a = torch::where(two, (suy * sdd - sdy * sud) / det, torch::where(one, suy / suu, torch::ones_like(suu)));
+  f.b = torch::where(two, (sdy * suu - suy * sud) / det, torch::zeros_like(suu));
+  f.c = yb - f.a * ub - f.b * db;
+  const torch::Tensor r2 = (y - (f.a * u + f.b * d + f.c)).square();
+  const torch::Tensor r2b = r2.mean(0);
+  if (v.defined()) {
+    const torch::Tensor vb = v.mean(0), V = v - vb, svv = (V * V).sum(0);
+    f.lambda = torch::where(svv > 0, (V * (r2 - r2b)).sum(0) / svv, torch::zeros_like(svv)).clamp_min(0.0);
+    f.s2 = (r2b - f.lambda * vb).clamp_min(0.0);
+  } else {
+    f.lambda = torch::zeros_like(r2b);
+    f.s2 = r2b;
+  }
+  return f;
+}
+
+}  // namespace
+
+// The tile rung's ADC model, per row tile: the bit-exact read of that tile alone (every slice's
+// partial sum through the ADC, read noise drawn from a stream of its own) against the folded
+// product of the programmed cells and of the ideal cells on the same input rows.
+void CrossbarLayer::fit_tile_model(const torch::Tensor& stored) {
+  RECORD_FUNCTION("cimkit::fit_tile_model", std::vector<c10::IValue>());
+  const int64_t m = stored.size(0), in = map_.in_features, out = map_.out_features;
+  const int64_t T = map_.row_tiles, R = spec_.rows;
+  const auto f32 = torch::TensorOptions().dtype(torch::kFloat32).device(device_);
+  const auto f64 = torch::TensorOptions().dtype(torch::kFloat64).device(device_);
+  at::Generator gen = make_generator(derive_seed(opt_.seed, "tile_model", opt_.layer_id, program_count_), device_);
+  torch::Tensor partial = torch::empty({il_.n_slices * m, wl_.n_adc_groups * out}, f32);
+  torch::Tensor level_sq = torch::zeros({T, R}, f64);
+  const torch::Tensor stored_f = stored.to(torch::kFloat32);
+  const torch::Tensor xv = drive(stored_f, drive_lut_, drive_identity_);
+  const torch::Tensor xsq = var_fold_.defined() ? drive(stored_f, drive_sq_lut_, false) : torch::Tensor();
+  std::vector<torch::Tensor> a, b, c, lambda, s2;
+  for (int64_t t = 0; t < T; ++t) {
+    torch::Tensor exact = torch::zeros({m, out}, f64);
+    sliced_chunk(stored, Mode::Convert, exact, level_sq, partial, gen, nullptr, t);
+    const int64_t len = std::min(R, in - t * R);
+    const torch::Tensor xs = xv.narrow(1, t * R, len).to(torch::kFloat64);
+    torch::Tensor cells = torch::mm(xs, w_fold_[t].narrow(0, 0, len).to(torch::kFloat64));
+    torch::Tensor ideal = torch::mm(xs, w_fold_ideal_[t].narrow(0, 0, len).to(torch::kFloat64));
+    if (spec_.baseline == Baseline::Digital && wl_coef_sum_ != 0.0) {  // as the sliced path subtracts it
+      const torch::Tensor hrs = xs.sum(1, true) * (hrs_levels_ * wl_coef_sum_);
+      cells -= hrs;
+      ideal -= hrs;
+    }
+    const torch::Tensor v = xsq.defined() ? torch::mm(xsq.narrow(1, t * R, len).to(torch::kFloat64),
+                                                      var_fold_[t].narrow(0, 0, len).to(torch::kFloat64))
+                                          : torch::Tensor();
+    const Fit f = fit_columns(ideal, cells - ideal, exact, v);
+    a.push_back(f.a);
+    b.push_back(f.b);
+    c.push_back(f.c);
+    lambda.push_back(f.lambda);
+    s2.push_back(f.s2);
+  }
+  tile_model_.a = torch::stack(a);
+  tile_model_.b = torch::stack(b);
+  tile_model_.c = torch::stack(c);
+  tile_model_.lambda = torch::stack(lambda);
+  tile_model_.s2 = torch::stack(s2);
+  ++tile_model_.fits;
+  tile_model_dirty_ = false;
+  w_model_dirty_ = true;
+}
+
+// The tile model in the weights: per tile (a - b)·W_ideal + b·W_cells (minus a times the HRS
+// current's column with a digital baseline), so one GEMM gives sum_t a_t·ideal_t + b_t·(cells_t -
+// ideal_t); the offsets and residual variances summed over tiles, λ_t folded into the variance.
+void CrossbarLayer::build_tile_weights() {
+  const TileModel& m = tile_model_;
+  const torch::Tensor a = m.a.unsqueeze(1), b = m.b.unsqueeze(1);  // [T, 1, out]
+  torch::Tensor w = (a - b) * w_fold_ideal_.to(torch::kFloat64) + b * w_fold_.to(torch::kFloat64);
+  if (spec_.baseline == Baseline::Digital && wl_coef_sum_ != 0.0) w -= a * (hrs_levels_ * wl_coef_sum_);
+  w_model_ = w.to(torch::kFloat32).contiguous();
+  var_model_ = var_fold_.defined() ? (m.lambda.unsqueeze(1) * var_fold_.to(torch::kFloat64)).to(torch::kFloat32).contiguous()
+                                   : torch::Tensor();
+  c_total_ = m.c.sum(0);
+  s2_total_ = m.s2.sum(0);
+  w_model_dirty_ = false;
 }
 
 MvmResult CrossbarLayer::folded_forward(const torch::Tensor& x, double scale) {
+  RECORD_FUNCTION("cimkit::folded_forward", std::vector<c10::IValue>());
   refresh_folded();
   const int64_t n = x.size(0), in = map_.in_features, out = map_.out_features;
   const int64_t T = map_.row_tiles, R = spec_.rows;
@@ -70,66 +209,62 @@ MvmResult CrossbarLayer::folded_forward(const torch::Tensor& x, double scale) {
     const torch::Tensor c = slice_coef_.unsqueeze(1);
     drive_lut_ = (levels * c).sum(0).to(torch::kFloat32);
     drive_sq_lut_ = (levels.square() * c.square()).sum(0).to(torch::kFloat32);
+    drive_identity_ = lo == 0 && torch::equal(drive_lut_, codes.to(torch::kFloat32));
   }
-  // The tile rung's ADC: one signed converter per row-tile partial sum at the chip ADC's
-  // resolution over the tile's full scale (paper 003 eq. 2-3); none where the chip's ADC loses
-  // nothing on its own partial sums.
+  // float32 sums integers exactly below 2^24; larger sums (long rows in one GEMM) go to float64.
   const double x_top = drive_lut_.abs().max().item<double>();
   const double w_top = static_cast<double>(std::max(std::abs(wl_.code_min + wl_.stored_offset),
                                                     std::abs(wl_.code_max + wl_.stored_offset)));
-  const double tile_fs = static_cast<double>(R) * x_top * w_top;
-  // float32 sums integers exactly below 2^24; larger sums (long rows in one GEMM) go to float64.
-  const double gemm_rows = static_cast<double>(fidelity_ == Fidelity::Weight ? T * R : R);
-  const auto gemm_type = gemm_rows * x_top * w_top < std::ldexp(1.0, 24) ? torch::kFloat32 : torch::kFloat64;
-  AdcTransfer tile_adc;
-  if (fidelity_ == Fidelity::Tile && map_.adc.quantises() &&
-      !map_.adc.lossless_for_integers(map_.full_scale, map_.signed_partials)) {
-    std::optional<double> calibrated;
-    if (calibrated_max_) calibrated = *calibrated_max_ * tile_fs / map_.full_scale;  // the slice range, scaled
-    tile_adc = chip_->adc().transfer(tile_fs, /*signed_sums=*/true, calibrated);
-  }
+  const auto gemm_type = static_cast<double>(in) * x_top * w_top < std::ldexp(1.0, 24) ? torch::kFloat32 : torch::kFloat64;
+  const bool model = tile_model_needed();
   MvmResult r;
-  r.y_int = torch::zeros({n, out}, f64);
+  r.y_int = torch::empty({n, out}, f64);
   torch::Tensor level_sq = torch::zeros({T, R}, f64);
   at::Generator gen = make_generator(derive_seed(opt_.seed, "read", opt_.layer_id, read_count_++), device_);
   const int64_t chunk = chunk_rows(n, false);
   for (int64_t r0 = 0; r0 < n; r0 += chunk) {
     const int64_t nc = std::min(chunk, n - r0);
-    const torch::Tensor codes = chunk_codes(x, r0, nc, scale);
-    const torch::Tensor stored = codes + static_cast<int32_t>(il_.stored_offset);
-    level_sq += row_level_sq(stored);
-    const torch::Tensor idx = stored.to(torch::kInt64) - lo;
-    torch::Tensor xv = drive_lut_.index({idx});  // [nc, in]
-    torch::Tensor xsq = var_fold_.defined() ? drive_sq_lut_.index({idx}) : torch::Tensor();
-    if (T * R > in) {
-      xv = torch::constant_pad_nd(xv, {0, T * R - in});
-      if (xsq.defined()) xsq = torch::constant_pad_nd(xsq, {0, T * R - in});
-    }
-    torch::Tensor acc = r.y_int.narrow(0, r0, nc);
-    auto read = [&](const torch::Tensor& xs, const torch::Tensor& w, const torch::Tensor& xs_sq, const torch::Tensor& v) {
-      torch::Tensor part = torch::mm(xs.to(gemm_type), w.to(gemm_type));
-      if (v.defined()) {
-        part.addcmul_(torch::mm(xs_sq, v).sqrt_().to(gemm_type), at::randn({xs.size(0), out}, gen, f32).to(gemm_type));
-      }
-      return part;
-    };
-    if (fidelity_ == Fidelity::Weight) {
-      acc.add_(read(xv, w_fold_.view({T * R, out}), xsq, var_fold_.defined() ? var_fold_.view({T * R, out}) : torch::Tensor())
-                   .to(torch::kFloat64));
+    // Stored codes as float32 (the GEMMs' operand) and as table indices (energy, noise).
+    torch::Tensor stored_f;
+    if (opt_.integer_codes && opt_.rounded_inputs && x.scalar_type() == torch::kFloat32) {
+      chunk_codes(x, r0, nc, scale);  // the range check only
+      stored_f = x.narrow(0, r0, nc);
+      if (il_.stored_offset) stored_f = stored_f + static_cast<float>(il_.stored_offset);
     } else {
-      for (int64_t t = 0; t < T; ++t) {
-        const auto rows = Slice(t * R, (t + 1) * R);
-        torch::Tensor part = read(xv.index({Slice(), rows}), w_fold_[t], xsq.defined() ? xsq.index({Slice(), rows}) : xsq,
-                                  var_fold_.defined() ? var_fold_[t] : torch::Tensor());
-        if (tile_adc.quantises()) part = adc_convert(part, tile_adc);
-        acc.add_(part.to(torch::kFloat64));
-      }
+      stored_f = chunk_codes(x, r0, nc, scale).to(torch::kFloat32);
+      if (il_.stored_offset) stored_f.add_(static_cast<float>(il_.stored_offset));
     }
-    // The same digital corrections as the bit-exact path.
-    if (spec_.baseline == Baseline::Digital && wl_coef_sum_ != 0.0) {
+    torch::Tensor idx = stored_f.to(torch::kInt32);  // index_select takes int32 indices
+    if (lo != 0) idx.sub_(lo);
+    if (model && tile_model_dirty_) {  // a sample of rows spread over the chunk
+      const int64_t step = std::max<int64_t>(1, nc / kTileModelRows);
+      fit_tile_model(stored_f.index({Slice(0, torch::indexing::None, step)}).slice(0, 0, kTileModelRows).to(torch::kInt32));
+    }
+    if (read_energy_) level_sq += row_level_sq_at(idx);
+    const torch::Tensor xv = (drive_identity_ ? stored_f : gather(drive_lut_, idx)).to(gemm_type);  // [nc, in]
+    const torch::Tensor xsq = var_fold_.defined() ? gather(drive_sq_lut_, idx) : torch::Tensor();
+    if (model && w_model_dirty_) build_tile_weights();
+    torch::Tensor acc = r.y_int.narrow(0, r0, nc);
+    // One GEMM over all rows (the tile model's weights hold its per-tile factors), and the
+    // read-noise variance through a second: the per-tile noises are independent, so their sum is
+    // one Gaussian with the summed variance.
+    const torch::Tensor w = (model ? w_model_ : w_fold_).view({T * R, out}).narrow(0, 0, in);
+    acc.copy_(torch::mm(xv, w.to(gemm_type)));
+    torch::Tensor var;
+    if (var_fold_.defined()) {
+      var = torch::mm(xsq, (model ? var_model_ : var_fold_).view({T * R, out}).narrow(0, 0, in)).to(torch::kFloat64);
+    }
+    if (model) {
+      acc.add_(c_total_);
+      var = var.defined() ? var + s2_total_ : s2_total_.expand({nc, out});
+    }
+    if (var.defined()) acc.addcmul_(var.sqrt(), at::randn({nc, out}, gen, f32).to(torch::kFloat64));
+    // The same digital corrections as the bit-exact path (the tile model's weights hold the HRS
+    // current's).
+    if (spec_.baseline == Baseline::Digital && wl_coef_sum_ != 0.0 && !model) {
       acc.sub_(xv.sum(1, true, torch::kFloat64) * (hrs_levels_ * wl_coef_sum_));
     }
-    correct_offsets(acc, stored);
+    correct_offsets(acc, stored_f);
   }
   return finish(std::move(r), n, scale, level_sq);
 }

@@ -1,7 +1,9 @@
 #include "nn/analog.hpp"
 
+#include <ATen/record_function.h>
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 
@@ -26,7 +28,7 @@ void AnalogLayer::apply_precision() {
 
 void AnalogLayer::set_context(std::shared_ptr<AnalogContext> ctx) {
   ctx_ = std::move(ctx);
-  engine_.reset();
+  drop_engines();
 }
 
 void AnalogLayer::set_time_since_program(double seconds) {
@@ -117,7 +119,7 @@ void AnalogLayer::set_input_normalisation(const std::vector<double>& mean, const
   }
   fold_mean_ = torch::tensor(mean, torch::kFloat64).to(torch::kFloat32);
   fold_std_ = torch::tensor(std, torch::kFloat64).to(torch::kFloat32);
-  engine_.reset();
+  drop_engines();
 }
 
 torch::Tensor AnalogLayer::to_pixels(const torch::Tensor& x) const {
@@ -135,15 +137,55 @@ torch::Tensor AnalogLayer::fold_correction() {
   return torch::mv(w_hat, fold_mean_.to(w_hat.device(), w_hat.scalar_type()).repeat_interleave(per));
 }
 
+bool AnalogLayer::holds_current_cells(const Programmed& p) const {
+  if (p.precision.weight_bits != precision_.weight_bits || p.generation != ctx_->generation()) return false;
+  auto* self = const_cast<AnalogLayer*>(this);
+  if (p.weight_version != static_cast<uint32_t>(self->raw_matrix()._version())) return false;
+  const torch::Tensor& step = self->weight_quantizer()->step;
+  return !step.defined() || p.step_version == static_cast<uint32_t>(step._version());
+}
+
 bool AnalogLayer::cells_stale() const {
   if (!engine_) return true;
-  const Programmed& p = programmed_;
-  if (p.precision.weight_bits != precision_.weight_bits || p.generation != ctx_->generation()) return true;
-  auto* self = const_cast<AnalogLayer*>(this);
-  if (p.weight_version != static_cast<uint32_t>(self->raw_matrix()._version())) return true;
-  const torch::Tensor& step = self->weight_quantizer()->step;
-  if (step.defined() && p.step_version != static_cast<uint32_t>(step._version())) return true;
-  return false;
+  return !holds_current_cells(programmed_) || programmed_.device_seed != ctx_->device_seed();
+}
+
+void AnalogLayer::drop_engines() {
+  engine_.reset();
+  spares_.clear();
+}
+
+bool AnalogLayer::swap_in_spare() {
+  if (!ctx_) return false;
+  const size_t keep = static_cast<size_t>(std::max<int64_t>(1, ctx_->keep_instances));
+  if (engine_ && keep > 1 && holds_current_cells(programmed_) && programmed_.device_seed != ctx_->device_seed()) {
+    spares_.push_back({engine_, programmed_, calibrated_});
+  }
+  spares_.erase(std::remove_if(spares_.begin(), spares_.end(),
+                               [&](const Spare& s) { return !holds_current_cells(s.programmed); }),
+                spares_.end());
+  auto it = std::find_if(spares_.begin(), spares_.end(),
+                         [&](const Spare& s) { return s.programmed.device_seed == ctx_->device_seed(); });
+  const bool found = it != spares_.end();
+  if (found) {
+    engine_ = it->engine;
+    programmed_ = it->programmed;
+    calibrated_ = it->calibrated;
+    spares_.erase(it);
+  }
+  // With the current engine, `keep` in all (a new one is built next when none was found).
+  while (spares_.size() > keep - 1) spares_.erase(spares_.begin());  // the oldest first
+  if (!found) return false;
+  // The read conditions of now, and reads that repeat a fresh engine's.
+  if (time_since_program_s_) engine_->set_time_since_program(*time_since_program_s_);
+  if (temperature_per_array_.defined()) {
+    engine_->set_temperature(temperature_per_array_);
+  } else if (temperature_k_) {
+    engine_->set_temperature(*temperature_k_);
+  }
+  engine_->restart_reads();
+  retarget_engine();
+  return true;
 }
 
 void AnalogLayer::retarget_engine() {
@@ -154,12 +196,12 @@ void AnalogLayer::retarget_engine() {
 }
 
 void AnalogLayer::program() {
-  if (!cells_stale()) {
-    retarget_engine();
-    engine_->program();
+  if (cells_stale() && !swap_in_spare()) {
+    build_engine();  // programs the cells
     return;
   }
-  build_engine();
+  retarget_engine();
+  engine_->program();
 }
 
 void AnalogLayer::build_engine() {
@@ -171,6 +213,7 @@ void AnalogLayer::build_engine() {
   auto [codes, scale] = weight_codes();
   CrossbarLayer::Options o;
   o.integer_codes = true;
+  o.rounded_inputs = true;  // input_codes() rounds and clamps them
   o.seed = derive_seed(ctx_->seed(), "device_instance", ctx_->device_seed());
   o.layer_id = layer_id_;
   o.operating = ctx_->operating();
@@ -185,6 +228,7 @@ void AnalogLayer::build_engine() {
   if (temperature_per_array_.defined()) engine_->set_temperature(temperature_per_array_);
   programmed_.precision = precision_;
   programmed_.generation = ctx_->generation();
+  programmed_.device_seed = ctx_->device_seed();
   programmed_.weight_version = static_cast<uint32_t>(raw_matrix()._version());
   const torch::Tensor& step = weight_quantizer()->step;
   programmed_.step_version = step.defined() ? static_cast<uint32_t>(step._version()) : 0;
@@ -195,7 +239,7 @@ void AnalogLayer::build_engine() {
 
 CrossbarLayer& AnalogLayer::engine() {
   if (cells_stale()) {
-    build_engine();
+    if (!swap_in_spare()) build_engine();
   } else {
     retarget_engine();
   }
@@ -204,6 +248,7 @@ CrossbarLayer& AnalogLayer::engine() {
 
 torch::Tensor AnalogLayer::analog_read(const torch::Tensor& x_rows) {
   torch::NoGradGuard no_grad;
+  RECORD_FUNCTION("cimkit::analog_read", std::vector<c10::IValue>());
   CrossbarLayer& eng = engine();
   const InputCodes ic = input_codes(x_rows);
   if (!calibrated_) {
@@ -211,6 +256,7 @@ torch::Tensor AnalogLayer::analog_read(const torch::Tensor& x_rows) {
     calibrated_ = true;
   }
   eng.set_fidelity(ctx_->fidelity);
+  eng.set_read_energy(ctx_->read_energy);
   MvmResult r = eng.forward(ic.codes);
   counts_.add(r.counts);
   const torch::Tensor& s_w = programmed_.scale;  // [out] float64

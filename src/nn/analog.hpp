@@ -90,11 +90,17 @@ class AnalogContext {
   std::shared_ptr<const Chip> chip_for(const Precision& p, bool signed_input, bool ideal_cells = false) const;
 
   uint64_t seed() const { return seed_; }
-  // A new device instance: every layer reprograms with fresh D2D traits on its next analog read.
+  // A new device instance: every layer reads its cells for this seed on its next analog read,
+  // programming them (fresh D2D traits) unless it keeps an engine for the seed (keep_instances).
   void set_device_seed(uint64_t s);
   uint64_t device_seed() const { return device_seed_; }
-  // Incremented whenever something that invalidates programmed layers changes.
+  // Incremented whenever something that invalidates programmed layers changes (not the device
+  // seed: each layer's engine says which seed it holds).
   uint64_t generation() const { return generation_; }
+  // Programmed device instances each layer keeps (the current one included): an evaluation
+  // over device seeds that comes back to a seed (with heat, after the cool pass) reads the kept
+  // cells instead of programming them again. Memory grows with it; 1 keeps only the current.
+  int64_t keep_instances = 1;
 
   void set_operating(const OperatingConditions& op);
   const OperatingConditions& operating() const { return operating_; }
@@ -103,6 +109,10 @@ class AnalogContext {
   // The rung of the fidelity ladder analog reads use (CrossbarLayer::set_fidelity); changing it
   // reprograms nothing.
   Fidelity fidelity = Fidelity::BitExact;
+  // Whether analog reads measure their read energy (the DAC levels each row drives): off for
+  // reads whose counts nobody uses (the evaluation's later device instances); their counts then
+  // carry no read energy.
+  bool read_energy = true;
 
  private:
   std::shared_ptr<const Chip> chip_;
@@ -234,11 +244,21 @@ class AnalogLayer {
   // What the programmed engine was built from (to detect staleness).
   struct Programmed {
     Precision precision;
-    uint64_t generation = 0;
+    uint64_t generation = 0, device_seed = 0;
     uint32_t weight_version = 0, step_version = 0;
     torch::Tensor codes;  // [out, in] weight codes programmed
     torch::Tensor scale;  // [out] float64
   } programmed_;
+  // Engines of other device seeds (AnalogContext::keep_instances), with what they hold.
+  struct Spare {
+    std::shared_ptr<CrossbarLayer> engine;
+    Programmed programmed;
+    bool calibrated = false;
+  };
+  std::vector<Spare> spares_;
+  void drop_engines();  // the engine and every spare
+  bool holds_current_cells(const Programmed& p) const;  // weights, steps, weight bits, generation
+  bool swap_in_spare();  // the kept engine of the context's device seed, if any
   std::optional<double> time_since_program_s_;
   std::optional<double> temperature_k_;
   torch::Tensor temperature_per_array_;

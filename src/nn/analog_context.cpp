@@ -54,10 +54,7 @@ std::shared_ptr<const Chip> AnalogContext::chip_for(const Precision& p, bool sig
   return chip;
 }
 
-void AnalogContext::set_device_seed(uint64_t s) {
-  device_seed_ = s;
-  ++generation_;
-}
+void AnalogContext::set_device_seed(uint64_t s) { device_seed_ = s; }
 
 void AnalogContext::set_operating(const OperatingConditions& op) {
   operating_ = op;

@@ -58,7 +58,7 @@ void AnalogLinearImpl::reset() {
       "xq", make_quantizer(options.quant(), precision_.act_bits, options.signed_input(), /*symmetric=*/true, 0,
                            QuantRole::activation));
   reset_parameters();
-  engine_.reset();
+  drop_engines();
 }
 
 void AnalogLinearImpl::reset_parameters() {
@@ -116,7 +116,7 @@ void AnalogConv2dImpl::reset() {
   xq = register_module("xq", make_quantizer(o.quant(), precision_.act_bits, o.signed_input(),
                                             /*symmetric=*/true, 0, QuantRole::activation));
   reset_parameters();
-  engine_.reset();
+  drop_engines();
 }
 
 void AnalogConv2dImpl::reset_parameters() {

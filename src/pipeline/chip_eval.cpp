@@ -1,5 +1,6 @@
 #include "pipeline/chip_eval.hpp"
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <limits>
@@ -40,8 +41,9 @@ Schema ChipEvalOptions::schema() {
   s.boolean("sqnr", "Measure each layer's SQNR (analog vs digital output on the same input)").def(true);
   s.choice("fidelity", {"bit_exact", "tile", "weight"},
            "How faithfully the analog reads follow the chip: bit_exact (every slice partial sum through the ADC), tile "
-           "(the cells folded across slices into one matrix per row tile, one ADC per row-tile partial sum), weight (one "
-           "folded matrix per layer with its read noise, no ADC); every rung reads the same cells")
+           "(the cells folded across slices, with a model per row tile of what the sliced ADCs do, fitted against the "
+           "bit-exact read of that tile on a sample of the first inputs; about 10-20x faster on lenet5), weight (the "
+           "folded cells with their read noise, no ADC); every rung reads the same cells (docs/results/fidelity.md)")
       .def(std::string("bit_exact"));
   return s;
 }
@@ -84,6 +86,8 @@ nlohmann::json ChipEvalResult::to_json() const {
   j["counts_per_inference"] = c;
   j["worst_layer"] = worst_layer;
   j["seconds"] = seconds;
+  j["digital_seconds"] = digital_seconds;
+  j["analog_seconds"] = analog_seconds;
   for (const auto& l : layers) j["layers"].push_back(l.to_json());
   return j;
 }
@@ -118,19 +122,24 @@ ChipEvalResult evaluate_on_chip(nn::Network& net, data::DataLoader& test,
   ChipEvalResult r;
   net.set_mode(opt.digital_mode);
   r.digital_accuracy = accuracy(net, test, opt.max_batches, &r.n_samples);
+  const auto t_analog = std::chrono::steady_clock::now();
+  r.digital_seconds = std::chrono::duration<double>(t_analog - t0).count();
 
   bool on_ctx = opt.keep_programmed;
   for (auto& l : layers) on_ctx = on_ctx && l.layer->context() == ctx;
-  if (!on_ctx) net.set_context(ctx);  // every layer reprograms
+  if (!on_ctx) net.set_context(ctx);  // every layer reprograms (set_context drops its engines)
   net.set_mode(nn::LayerMode::Analog);
   ctx->fidelity = opt.fidelity;  // the same cells at every rung: no layer reprograms for it
   r.fidelity = opt.fidelity;
+  // Kept programmed: every device instance stays programmed, so a second evaluation (the same
+  // candidate with heat) reads the same cells again without programming them.
+  if (opt.keep_programmed) ctx->keep_instances = std::max(ctx->keep_instances, opt.device_seeds);
   for (int64_t s = 0; s < opt.device_seeds; ++s) {
-    // A new device seed bumps the context's generation: every layer reprograms.
-    if (!opt.keep_programmed || ctx->device_seed() != static_cast<uint64_t>(s)) {
-      ctx->set_device_seed(static_cast<uint64_t>(s));
-    }
+    // A new device seed: every layer reads its cells for that seed (programs them, or swaps in
+    // the engine it kept); without keep_programmed every layer reprograms.
+    ctx->set_device_seed(static_cast<uint64_t>(s));
     const bool first = s == 0;
+    ctx->read_energy = first;  // only the first instance's counts are reported
     net.reset_counts();
     for (auto& l : layers) {
       l.layer->reset_sqnr_probe();
@@ -159,6 +168,8 @@ ChipEvalResult evaluate_on_chip(nn::Network& net, data::DataLoader& test,
     }
   }
   for (auto& l : layers) l.layer->enable_sqnr_probe(false);
+  ctx->read_energy = true;
+  r.analog_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t_analog).count();
   double sum = 0;
   for (double a : r.analog_accuracy) sum += a;
   r.analog_mean = sum / static_cast<double>(r.analog_accuracy.size());

@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <chrono>
 
 #include "core/error.hpp"
@@ -12,6 +13,23 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 double seconds_since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
+
+// The step of symmetric codes ±q_p minimising ‖clamp(round(w/s), −q_p, q_p)·s − w‖², per row of
+// w [out, in] (per_row) or over all of it: a grid of 64 clipping levels from 5 % to 100 % of
+// max |w|, then 64 more within ±2 % around the best.
+torch::Tensor mse_weight_step(const torch::Tensor& w_in, double q_p, bool per_row) {
+  const torch::Tensor w = (per_row ? w_in : w_in.reshape({1, -1})).to(torch::kFloat64).unsqueeze(2);  // [rows, in, 1]
+  const torch::Tensor unit = w.abs().amax(1, true).clamp_min(1e-12) / q_p;                      // [rows, 1, 1]
+  auto best_of = [&](const torch::Tensor& ratios) {  // [rows, 1, k] -> the best per row, [rows, 1, 1]
+    const torch::Tensor s = unit * ratios;
+    const torch::Tensor err = ((w / s).round().clamp(-q_p, q_p) * s - w).square().sum(1, true);  // [rows, 1, k]
+    return ratios.expand_as(err).gather(2, err.argmin(2, true));
+  };
+  const auto f64 = torch::TensorOptions().dtype(torch::kFloat64);
+  const torch::Tensor coarse = best_of(torch::linspace(0.05, 1.0, 64, f64).view({1, 1, -1}));
+  const torch::Tensor fine = best_of((coarse + torch::linspace(-0.02, 0.02, 64, f64).view({1, 1, -1})).clamp(0.01, 1.0));
+  return (unit * fine).view({-1});
+}
 
 // The engine's read energy per array per inference of every layer (empty when not measured).
 std::vector<std::vector<double>> per_array_read_energy(const ChipEvalResult& ce) {
@@ -38,6 +56,7 @@ ChipEvaluator::ChipEvaluator(std::shared_ptr<nn::Network> net, std::shared_ptr<n
   if (!ctx_) throw Error("ChipEvaluator needs an analog context");
   opt_.eval.keep_programmed = true;
   net_->set_context(ctx_);
+  trained_.resize(net_->analog_layers().size());
 }
 
 std::shared_ptr<nn::AnalogContext> ChipEvaluator::context_for(const std::shared_ptr<const Chip>& chip) {
@@ -57,8 +76,30 @@ void ChipEvaluator::apply_precisions(const std::vector<nn::Precision>& p) {
   }
   for (size_t i = 0; i < p.size(); ++i) p[i].check(fmt::format("precision of layer {} ({})", i, layers[i].name));
   // Only the layers whose precision changes: their engines go stale, the others stay programmed.
+  torch::NoGradGuard no_grad;
   for (size_t i = 0; i < p.size(); ++i) {
-    if (layers[i].layer->precision() != p[i]) layers[i].layer->set_precision(p[i]);
+    if (layers[i].layer->precision() == p[i]) continue;
+    nn::Quantizer* q[2] = {&layers[i].layer->weight_quantizer(), &layers[i].layer->input_quantizer()};
+    for (int k = 0; k < 2; ++k) {  // the trained step, before the first change
+      TrainedStep& t = trained_[i][k];
+      if (!t.step.defined() && (*q[k])->step.defined() && (*q[k])->initialized()) {
+        t.step = (*q[k])->step.detach().clone();
+        t.q_p = (*q[k])->range().q_p;
+      }
+    }
+    layers[i].layer->set_precision(p[i]);
+    if (!opt_.keep_quantiser_ranges) continue;
+    for (int k = 0; k < 2; ++k) {
+      const TrainedStep& t = trained_[i][k];
+      if (!t.step.defined()) continue;
+      const double q_p = (*q[k])->range().q_p;
+      if (k == 0 && q_p < t.q_p) {  // fewer weight bits than trained: the least-error step
+        const torch::Tensor s = mse_weight_step(layers[i].layer->weight_matrix().detach(), q_p, t.step.numel() > 1);
+        (*q[k])->step.copy_(s.to((*q[k])->step.scalar_type()).view_as((*q[k])->step));
+      } else {
+        (*q[k])->step.copy_(t.step * (t.q_p / q_p));
+      }
+    }
   }
 }
 
@@ -108,8 +149,10 @@ Evaluation ChipEvaluator::evaluate(const EvalRequest& request) {
   if (!on_ctx) net_->set_context(ctx);  // another chip: every layer reprograms
   if (request.precisions) apply_precisions(*request.precisions);
 
+  ChipEvalOptions eval = opt_.eval;
+  if (request.fidelity) eval.fidelity = *request.fidelity;
   Evaluation r;
-  r.chip = evaluate_on_chip(*net_, test_, ctx, opt_.eval);
+  r.chip = evaluate_on_chip(*net_, test_, ctx, eval);
   r.seconds.chip_eval = seconds_since(t0);
 
   // Hardware cost, with the array read energy the engine measured (per inference, first device
@@ -137,7 +180,7 @@ Evaluation ChipEvaluator::evaluate(const EvalRequest& request) {
             torch::tensor(std::vector<double>(t.begin(), t.begin() + n), torch::kFloat64));
       }
       heated_ = true;
-      ChipEvalOptions hot = opt_.eval;
+      ChipEvalOptions hot = eval;
       hot.sqnr = false;
       r.hot = evaluate_on_chip(*net_, test_, ctx, hot);
       r.seconds.hot_eval = seconds_since(th);

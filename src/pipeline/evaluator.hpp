@@ -6,10 +6,13 @@
 // Built once per network, evaluate() is meant to be called many times (a search over
 // precisions): the evaluator never reads files (the test loader is given), traces the network
 // once (on the first priced evaluation) and keeps its shape, whose per-layer bits follow the
-// layers' precisions, and only layers whose precision changed reprogram (with more than one
-// device seed every layer reprograms per device instance: one layer holds one programmed
-// instance). A chip override gets a context of its own, and then every layer reprograms.
+// layers' precisions, and only layers whose weight bits changed reprogram (act and ADC bits
+// retarget the cells); each layer keeps one programmed engine per device seed, so the
+// evaluation with heat reads the cool pass's cells again. A chip override gets a context of its
+// own, and then every layer reprograms. A request may ask another rung of the fidelity ladder
+// (a search's inner loop reads at `tile`, its finalists at `bit_exact`).
 #pragma once
+#include <array>
 #include <memory>
 #include <optional>
 #include <string>
@@ -34,6 +37,17 @@ struct EvaluatorOptions {
   // Thermal: solved when thermal.enabled (and cost); the analog accuracy with the heat when
   // thermal.feedback too.
   ChipThermalOptions thermal;
+  // How a requested precision sets each learned quantiser's step, from the network as the
+  // evaluator found it (its trained state; the trained precisions give the trained steps back
+  // bit for bit, with no drift over many changes):
+  //   activations  the trained clipping range: step = step_trained · q_p_trained / q_p_new
+  //                (HAQ's linear re-quantisation, paper 000 eq. 1);
+  //   weights      the same at or above the trained width; below it the step that minimises
+  //                the weights' quantisation error ‖Q(w) − w‖² (per channel for per-channel
+  //                quantisers; data-free post-training quantisation), because the trained range
+  //                at 2-3 bits rounds nearly every weight to zero.
+  // false: the steps stay as they are (a 2-bit code range then clips at ±1 trained 8-bit step).
+  bool keep_quantiser_ranges = true;
 };
 
 struct EvalRequest {
@@ -42,6 +56,9 @@ struct EvalRequest {
   // Another chip for this request (the same operating conditions, run seed and analog training
   // settings); null: the evaluator's chip.
   std::shared_ptr<const Chip> chip;
+  // The rung of the fidelity ladder for this request's analog reads (a search's inner loop asks
+  // a fast rung and re-evaluates its finalists bit-exactly); none: the options' eval.fidelity.
+  std::optional<Fidelity> fidelity;
 };
 
 struct Evaluation {
@@ -78,6 +95,14 @@ class ChipEvaluator {
   std::shared_ptr<nn::AnalogContext> context_for(const std::shared_ptr<const Chip>& chip);
   void apply_precisions(const std::vector<nn::Precision>& p);
   void cool_down();  // every layer back at the operating temperature after a heated evaluation
+  // The learned step of every layer's weight and input quantiser and its q_p, taken before the
+  // layer's first precision change (undefined while the quantiser has no initialised step: its
+  // lazy initialisation then sets one for the new bits).
+  struct TrainedStep {
+    torch::Tensor step;
+    double q_p = 0;
+  };
+  std::vector<std::array<TrainedStep, 2>> trained_;  // [layer][weight, input]
 
   std::shared_ptr<nn::Network> net_;
   std::shared_ptr<nn::AnalogContext> ctx_, override_ctx_;

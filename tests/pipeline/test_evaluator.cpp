@@ -64,8 +64,8 @@ TEST(ChipEvaluator, OnlyTheLayerWhosePrecisionChangedReprograms) {
   const auto before = f.engines();
 
   std::vector<nn::Precision> p = f.net->precisions();
-  p[1] = {6, 6, 6};
-  const Evaluation second = ev.evaluate({p, nullptr});
+  p[1] = {6, 6, 8};  // the ADC stays lossless for the ideal chip below
+  const Evaluation second = ev.evaluate({p, nullptr, std::nullopt});
   const auto after = f.engines();
   EXPECT_EQ(after[0], before[0]);
   EXPECT_NE(after[1], before[1]);
@@ -74,7 +74,7 @@ TEST(ChipEvaluator, OnlyTheLayerWhosePrecisionChangedReprograms) {
   EXPECT_EQ(f.net->conv2->precision(), p[1]);
 
   // The same precisions again: nothing reprograms.
-  ev.evaluate({p, nullptr});
+  ev.evaluate({p, nullptr, std::nullopt});
   EXPECT_EQ(f.engines(), after);
   EXPECT_EQ(ev.trace_count(), 0);  // nothing priced, nothing traced
 
@@ -82,14 +82,14 @@ TEST(ChipEvaluator, OnlyTheLayerWhosePrecisionChangedReprograms) {
   // so a new one may take the freed address); results on that chip.
   auto ideal = chip_from("{crossbar: {rows: 64, cols: 64}, device: {impl: ideal}, dac: {impl: linear, bits: 1}, "
                          "adc: {impl: linear, bits: 8}}");  // lossless for 64 rows of 1-bit cells
-  const Evaluation on_ideal = ev.evaluate({std::nullopt, ideal});
+  const Evaluation on_ideal = ev.evaluate({std::nullopt, ideal, std::nullopt});
   for (auto& l : f.net->analog_layers()) EXPECT_EQ(l.layer->context()->base_chip(), ideal) << l.name;
   EXPECT_NE(f.net->conv1->context(), f.ctx);
   EXPECT_DOUBLE_EQ(on_ideal.chip.analog_mean, on_ideal.chip.digital_accuracy);  // ideal cells, lossless ADC
   ev.evaluate();  // back on the evaluator's own chip and context
   EXPECT_EQ(f.net->fc->context(), f.ctx);
 
-  EXPECT_THROW(ev.evaluate({std::vector<nn::Precision>(2), nullptr}), Error);  // one per layer
+  EXPECT_THROW(ev.evaluate({std::vector<nn::Precision>(2), nullptr, std::nullopt}), Error);  // one per layer
 }
 
 TEST(ChipEvaluator, CostThermalAndHeatWhenEnabled) {
@@ -114,7 +114,7 @@ TEST(ChipEvaluator, CostThermalAndHeatWhenEnabled) {
 
   std::vector<nn::Precision> p = f.net->precisions();
   p[2].weight_bits = 4;
-  const Evaluation b = ev.evaluate({p, nullptr});
+  const Evaluation b = ev.evaluate({p, nullptr, std::nullopt});
   ASSERT_TRUE(b.cost && b.thermal && b.hot);
   EXPECT_EQ(ev.trace_count(), 1);  // traced once, its bits follow the precisions
   EXPECT_EQ(ev.shape().layers[2].weight_bits, 4);
@@ -146,9 +146,9 @@ TEST(ChipEvaluator, TheSameCandidateGivesTheSameNumbers) {
   opt.eval.device_seeds = 1;
   ChipEvaluator ev(f.net, f.ctx, synthetic_test(32), "three", {1, 8, 8}, opt);
   const std::vector<nn::Precision> a = {{8, 8, 8}, {8, 8, 8}, {8, 8, 8}}, b = {{8, 8, 8}, {8, 6, 5}, {6, 8, 8}};
-  const Evaluation first = ev.evaluate({a, nullptr});
-  ev.evaluate({b, nullptr});
-  const Evaluation again = ev.evaluate({a, nullptr});
+  const Evaluation first = ev.evaluate({a, nullptr, std::nullopt});
+  ev.evaluate({b, nullptr, std::nullopt});
+  const Evaluation again = ev.evaluate({a, nullptr, std::nullopt});
   ASSERT_EQ(first.chip.layers.size(), again.chip.layers.size());
   for (size_t i = 0; i < first.chip.layers.size(); ++i) {
     EXPECT_EQ(first.chip.layers[i].sqnr_db, again.chip.layers[i].sqnr_db) << first.chip.layers[i].name;
@@ -178,9 +178,113 @@ TEST(ChipEvaluator, FidelityRungsReadTheSameCells) {
     EXPECT_EQ(r.analog_accuracy, exact.chip.analog_accuracy) << to_string(rung);
     EXPECT_EQ(r.digital_accuracy, r.analog_mean);
     EXPECT_EQ(f.engines(), engines) << to_string(rung);  // nothing reprogrammed
+    // The same rung asked of the evaluator for one request (a search's inner loop).
+    const Evaluation asked = ev.evaluate({std::nullopt, nullptr, rung});
+    EXPECT_EQ(asked.chip.fidelity, rung);
+    EXPECT_EQ(asked.chip.analog_accuracy, exact.chip.analog_accuracy);
+    EXPECT_EQ(f.engines(), engines) << to_string(rung);
+    EXPECT_GT(asked.chip.analog_seconds, 0.0);
+    EXPECT_GT(asked.chip.digital_seconds, 0.0);
+    EXPECT_LE(asked.chip.digital_seconds + asked.chip.analog_seconds, asked.chip.seconds);
   }
+  EXPECT_EQ(ev.evaluate().chip.fidelity, Fidelity::BitExact);  // the options' rung again
   const Params p = parse_params(load_yaml_string("{fidelity: weight}", "run.yaml"), ChipEvalOptions::schema(), "eval");
   EXPECT_EQ(ChipEvalOptions::from_params(p).fidelity, Fidelity::Weight);
+}
+
+}  // namespace
+}  // namespace cimkit::pipeline
+
+namespace cimkit::pipeline {
+namespace {
+
+// Device instances stay programmed between evaluations (AnalogContext::keep_instances): a
+// second pass over the seeds, at other read conditions too, reads exactly what freshly
+// programmed layers read, at every rung, without programming again.
+TEST(ChipEvaluator, KeptDeviceInstancesReadAsFreshOnes) {
+  for (const Fidelity rung : {Fidelity::BitExact, Fidelity::Tile}) {
+    Fixture f("{crossbar: {rows: 64, cols: 64}, device: {impl: reram, g_on_us: 40, g_off_us: 4, d2d_std: 0.1, "
+              "c2c_std: 0.05, read_noise_std: 0.05}, dac: {impl: linear, bits: 1}, adc: {impl: linear, bits: 5}}");
+    EvaluatorOptions opt;
+    opt.eval.device_seeds = 3;
+    opt.eval.sqnr = false;
+    opt.eval.fidelity = rung;
+    ChipEvaluator ev(f.net, f.ctx, synthetic_test(32), "three", {1, 8, 8}, opt);
+    const Evaluation first = ev.evaluate();
+    auto programs = [&] {
+      std::vector<int64_t> n;
+      for (auto& l : f.net->analog_layers()) n.push_back(l.layer->engine().tile_model_fits());
+      return n;
+    };
+    const auto engines = f.engines();  // those of the last seed
+    for (auto& l : f.net->analog_layers()) l.layer->set_temperature(330.0);
+    const Evaluation warm = ev.evaluate();
+    EXPECT_EQ(f.engines(), engines) << to_string(rung);  // seed 2's engines again: nothing reprogrammed
+    EXPECT_NE(warm.chip.analog_accuracy, std::vector<double>{}) << to_string(rung);
+    // The same reads from freshly programmed layers at 330 K.
+    data::DataLoader test = synthetic_test(32);
+    ChipEvalOptions fresh = opt.eval;
+    fresh.keep_programmed = false;
+    auto other = std::make_shared<nn::AnalogContext>(f.ctx->base_chip(), f.ctx->seed());
+    other->set_operating(f.ctx->operating());
+    const ChipEvalResult again = evaluate_on_chip(*f.net, test, other, fresh);
+    EXPECT_EQ(again.analog_accuracy, warm.chip.analog_accuracy) << to_string(rung);
+    if (rung == Fidelity::Tile) {
+      EXPECT_EQ(programs(), std::vector<int64_t>(3, 1));  // one fit per fresh engine
+    }
+    EXPECT_EQ(first.chip.analog_accuracy.size(), 3u);
+  }
+}
+
+}  // namespace
+}  // namespace cimkit::pipeline
+
+namespace cimkit::pipeline {
+namespace {
+
+// A requested precision keeps each learned quantiser's trained clipping range (step · q_p), but
+// for fewer weight bits than trained takes the least-error step; the trained precision gives the
+// trained steps back bit for bit.
+TEST(ChipEvaluator, PrecisionChangesKeepTheTrainedQuantiserRanges) {
+  for (const bool keep : {true, false}) {
+    Fixture f;
+    EvaluatorOptions opt;
+    opt.eval.device_seeds = 1;
+    opt.eval.sqnr = false;
+    opt.keep_quantiser_ranges = keep;
+    ChipEvaluator ev(f.net, f.ctx, synthetic_test(32), "three", {1, 8, 8}, opt);
+    ev.evaluate();  // the quantisers initialise on the first batch: the trained state
+    const torch::Tensor w8 = f.net->conv2->weight_quantizer()->step.detach().clone();
+    const torch::Tensor x8 = f.net->conv2->input_quantizer()->step.detach().clone();
+    std::vector<nn::Precision> p = f.net->precisions();
+    const nn::Precision trained = p[1];
+    p[1] = {3, 4, 8};
+    ev.evaluate({p, nullptr, std::nullopt});
+    const torch::Tensor w3 = f.net->conv2->weight_quantizer()->step.detach();
+    const torch::Tensor x4 = f.net->conv2->input_quantizer()->step.detach();
+    if (keep) {
+      // Activations keep the trained range (unsigned inputs: q_p = 2^b - 1); weights below the
+      // trained width take the step of least quantisation error, better than the trained range
+      // (q_p = 2^(b-1) - 1) and than its neighbours.
+      EXPECT_TRUE(torch::allclose(x4, x8 * (255.0 / 15.0)));
+      const torch::Tensor w = f.net->conv2->weight_matrix().detach().to(torch::kFloat64);
+      auto err = [&](double step) { return ((w / step).round().clamp(-3, 3) * step - w).square().sum().item<double>(); };
+      const double s = w3.item<double>();
+      EXPECT_LT(err(s), err(w8.item<double>() * 127.0 / 3.0));
+      EXPECT_LE(err(s), err(s * 1.05));
+      EXPECT_LE(err(s), err(s * 0.95));
+      p[1] = {10, 8, 8};  // more weight bits than trained: the trained range
+      ev.evaluate({p, nullptr, std::nullopt});
+      EXPECT_TRUE(torch::allclose(f.net->conv2->weight_quantizer()->step.detach(), w8 * (127.0 / 511.0)));
+    } else {
+      EXPECT_TRUE(torch::equal(w3, w8));
+      EXPECT_TRUE(torch::equal(x4, x8));
+    }
+    p[1] = trained;
+    ev.evaluate({p, nullptr, std::nullopt});
+    EXPECT_TRUE(torch::equal(f.net->conv2->weight_quantizer()->step.detach(), w8));
+    EXPECT_TRUE(torch::equal(f.net->conv2->input_quantizer()->step.detach(), x8));
+  }
 }
 
 }  // namespace
