@@ -116,6 +116,9 @@ class CrossbarLayer {
   // change that a tile read followed); rows of input it fits on at most.
   int64_t tile_model_fits() const { return tile_model_.fits; }
   static constexpr int64_t kTileModelRows = 256;
+  // Fewer rows in the first chunk than this (a fully connected layer fed a small batch): no
+  // model for that layer, which then reads as the weight rung does.
+  static constexpr int64_t kTileModelMinRows = 16;
 
  private:
   enum class Mode { Convert, Calibrate };

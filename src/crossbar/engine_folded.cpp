@@ -138,6 +138,15 @@ void CrossbarLayer::fit_tile_model(const torch::Tensor& stored) {
   const int64_t T = map_.row_tiles, R = spec_.rows;
   const auto f32 = torch::TensorOptions().dtype(torch::kFloat32).device(device_);
   const auto f64 = torch::TensorOptions().dtype(torch::kFloat64).device(device_);
+  if (m < kTileModelMinRows) {  // too few rows to fit five numbers per column: no model (as weight)
+    const auto z = torch::zeros({T, out}, f64);
+    tile_model_.a = tile_model_.b = tile_model_.lambda = z + 1.0;
+    tile_model_.c = tile_model_.s2 = z;
+    ++tile_model_.fits;
+    tile_model_dirty_ = false;
+    w_model_dirty_ = true;
+    return;
+  }
   at::Generator gen = make_generator(derive_seed(opt_.seed, "tile_model", opt_.layer_id, program_count_), device_);
   torch::Tensor partial = torch::empty({il_.n_slices * m, wl_.n_adc_groups * out}, f32);
   torch::Tensor level_sq = torch::zeros({T, R}, f64);

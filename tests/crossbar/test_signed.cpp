@@ -178,6 +178,11 @@ TEST(Fidelity, FoldedRungsCarryTheReadNoiseAndTheAdc) {
   lossy.set_temperature(310.0);
   lossy.forward(x);
   EXPECT_EQ(lossy.tile_model_fits(), 2);  // new read conditions: fitted again
+  // Too few rows to fit (a tiny batch into a fully connected layer): no model, read as weight.
+  CrossbarLayer few(chip_from("crossbar: {rows: 64, cols: 64}\ndevice: {impl: ideal}\nadc: {impl: linear, bits: 4}\n"), w, o);
+  few.set_fidelity(Fidelity::Tile);
+  const torch::Tensor x_few = x.narrow(0, 0, CrossbarLayer::kTileModelMinRows - 1);
+  EXPECT_TRUE(torch::equal(few.forward(x_few).y_int, integer_product(x_few, w)));
   EXPECT_EQ(to_string(parse_fidelity("tile")), "tile");
   try {
     parse_fidelity("tiles", "eval.fidelity");
