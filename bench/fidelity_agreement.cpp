@@ -14,10 +14,13 @@
 //   table.md        the same as a Markdown table
 //   agreement.png   accuracy of each rung against bit_exact, one point per configuration
 //   model.pt        the trained network (reused by the next run unless --model is given)
+// While it runs, every evaluated row is appended to candidates.partial.csv; the same command
+// after a stop (Ctrl-C, kill -9) continues from there and loses at most the row in flight.
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
 #include <CLI/CLI.hpp>
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <filesystem>
@@ -77,8 +80,19 @@ std::vector<std::vector<nn::Precision>> draw_configs(int n, size_t layers, uint6
 
 void write_file(const fs::path& p, const std::string& text) { write_text_file(p.string(), text); }
 
-// The rows of a candidates.csv this program wrote (--replot).
-std::vector<Row> read_candidates(const fs::path& path) {
+const char* kCsvHeader =
+    "config,rung,bits_w/a/adc_per_layer,digital_acc,analog_acc,analog_acc_heat,analog_acc_heat_std,"
+    "digital_s,analog_s,analog_heat_s,peak_k,images,seeds,analog_acc_heat_per_seed\n";
+
+std::string csv_row(const Row& r) {
+  return fmt::format("{},{},{},{:.6f},{:.6f},{:.6f},{:.6f},{:.4f},{:.4f},{:.4f},{:.3f},{},{},{:.6f}\n", r.config, r.rung,
+                     r.bits, r.digital, r.cool, r.hot, r.hot_std, r.digital_s, r.analog_s, r.hot_s, r.peak_k, r.images,
+                     r.seeds, fmt::join(r.hot_seeds, " "));
+}
+
+// The rows of a candidates.csv this program wrote (--replot), or of its journal
+// candidates.partial.csv (a resumed run), where a last line cut short by a kill is dropped.
+std::vector<Row> read_candidates(const fs::path& path, bool journal = false) {
   std::ifstream f(path);
   if (!f) throw Error("--replot: cannot read " + path.string() + " (run the experiment first)");
   std::vector<Row> rows;
@@ -88,6 +102,8 @@ std::vector<Row> read_candidates(const fs::path& path) {
     std::vector<std::string> c;
     std::stringstream ss(line);
     for (std::string cell; std::getline(ss, cell, ',');) c.push_back(cell);
+    const bool torn = f.eof();  // no newline after it: written only in part
+    if (journal && torn) break;
     if (c.size() != 14) throw Error(fmt::format("{}:{}: expected 14 columns, got {}", path.string(), ln, c.size()));
     try {
       Row r;
@@ -184,10 +200,35 @@ int main(int argc, char** argv) try {
     n_configs = static_cast<int>(rows.size() / rungs.size());
     seeds = rows.empty() ? seeds : static_cast<int>(rows[0].seeds);
   }
+  // Every evaluated row goes to the journal candidates.partial.csv at once; a run stopped (even
+  // by kill -9) continues from it with the same command: rows already there are kept.
+  const fs::path journal = fs::path(out) / "candidates.partial.csv";
   std::ofstream csv_progress;
-  if (!replot) csv_progress.open(fs::path(out) / "candidates.partial.csv");
+  if (!replot) {
+    if (fs::exists(journal)) {
+      for (Row& r : read_candidates(journal, true)) {
+        const bool ours = r.config >= 0 && r.config < n_configs && r.bits == bits_string(configs[r.config]) &&
+                          r.images == jd.test_size() && r.seeds == seeds;
+        if (!ours) {
+          throw Error(fmt::format("{}: its rows come from another draw, image count or device seeds than this run's "
+                                  "(config {} [{}]); delete it or use another --out",
+                                  journal.string(), r.config, r.bits));
+        }
+        rows.push_back(std::move(r));
+      }
+      std::cerr << fmt::format("continuing {}: {} rows already evaluated\n", journal.string(), rows.size());
+    }
+    std::string kept = kCsvHeader;
+    for (const auto& r : rows) kept += csv_row(r);
+    write_file(journal, kept);  // atomically, without a torn last line
+    csv_progress.open(journal, std::ios::app);
+  }
+  auto done = [&](int c, const std::string& rung) {
+    return std::any_of(rows.begin(), rows.end(), [&](const Row& r) { return r.config == c && r.rung == rung; });
+  };
   for (int c = 0; c < n_configs && !replot; ++c) {
     for (Fidelity f : rungs) {
+      if (done(c, to_string(f))) continue;
       pipeline::EvalRequest req;
       req.precisions = configs[c];
       req.fidelity = f;
@@ -210,20 +251,20 @@ int main(int argc, char** argv) try {
       std::cerr << fmt::format("config {:2d} {:9s} [{}]  digital {:.2f} %  analog {:.2f} %  with heat {:.2f} %  "
                                "({:.2f} s + {:.2f} s)\n",
                                c, r.rung, r.bits, 100 * r.digital, 100 * r.cool, 100 * r.hot, r.analog_s, r.hot_s);
-      csv_progress << fmt::format("{},{},{},{:.6f}\n", c, r.rung, r.bits, r.hot) << std::flush;
+      csv_progress << csv_row(r) << std::flush;
       rows.push_back(r);
     }
   }
 
-  // candidates.csv
-  std::string csv =
-      "config,rung,bits_w/a/adc_per_layer,digital_acc,analog_acc,analog_acc_heat,analog_acc_heat_std,"
-      "digital_s,analog_s,analog_heat_s,peak_k,images,seeds,analog_acc_heat_per_seed\n";
-  for (const auto& r : rows) {
-    csv += fmt::format("{},{},{},{:.6f},{:.6f},{:.6f},{:.6f},{:.4f},{:.4f},{:.4f},{:.3f},{},{},{:.6f}\n", r.config, r.rung,
-                       r.bits, r.digital, r.cool, r.hot, r.hot_std, r.digital_s, r.analog_s, r.hot_s, r.peak_k, r.images,
-                       r.seeds, fmt::join(r.hot_seeds, " "));
-  }
+  // candidates.csv, in (configuration, rung) order whatever order a resumed run evaluated them in
+  std::stable_sort(rows.begin(), rows.end(), [&](const Row& a, const Row& b) {
+    auto rung_index = [&](const std::string& n) {
+      return std::find(rung_names.begin(), rung_names.end(), n) - rung_names.begin();
+    };
+    return a.config != b.config ? a.config < b.config : rung_index(a.rung) < rung_index(b.rung);
+  });
+  std::string csv = kCsvHeader;
+  for (const auto& r : rows) csv += csv_row(r);
   if (!replot) {
     write_file(fs::path(out) / "candidates.csv", csv);
     fs::remove(fs::path(out) / "candidates.partial.csv");

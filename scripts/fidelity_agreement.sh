@@ -6,7 +6,8 @@
 # heat. Writes OUT/candidates.csv, summary.json, table.md and agreement.png.
 #
 #   scripts/fidelity_agreement.sh [OUT] [extra options of cimkit_fidelity_agreement]
-# About 10-15 minutes on 2 cores (the bit-exact rung is most of it).
+# About 10 minutes on 2 cores (the bit-exact rung is most of it). Stopped, it continues from
+# OUT/candidates.partial.csv when run again.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 OUT=${1:-runs/fidelity_agreement}
