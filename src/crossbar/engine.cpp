@@ -274,21 +274,25 @@ double CrossbarLayer::plan_inputs(const torch::Tensor& x, std::optional<double> 
 torch::Tensor CrossbarLayer::chunk_codes(const torch::Tensor& x_full, int64_t r0, int64_t nc, double scale) const {
   const torch::Tensor xc = x_full.narrow(0, r0, nc);
   if (opt_.integer_codes) {
-    // Checked in the caller's dtype, so 2.9999999 in float64 is not taken for 3 or 2 (NaN fails
-    // the range test).
-    const auto [mn, mx] = torch::aminmax(xc);
-    const bool ok = mn.item<double>() >= static_cast<double>(il_.code_min) &&
-                    mx.item<double>() <= static_cast<double>(il_.code_max) &&
-                    (!xc.is_floating_point() || opt_.rounded_inputs || torch::equal(xc, torch::round(xc)));
-    if (!ok) {  // the message counts over the whole tensor
-      check_codes(x_full, il_.code_min, il_.code_max,
-                  std::string("inputs (") + (il_.code_min < 0 ? "signed " : "unsigned ") + std::to_string(spec_.input_bits) + "-bit codes)");
-    }
+    check_chunk_codes(x_full, xc);
     return xc.to(torch::kInt32);
   }
   return torch::round(xc.to(torch::kFloat32) * static_cast<float>(1.0 / scale))
       .clamp_(static_cast<double>(il_.code_min), static_cast<double>(il_.code_max))
       .to(torch::kInt32);
+}
+
+// Integer codes of one chunk checked in the caller's dtype, so 2.9999999 in float64 is not taken
+// for 3 or 2 (NaN fails the range test); rounded_inputs skips the whole-number test.
+void CrossbarLayer::check_chunk_codes(const torch::Tensor& x_full, const torch::Tensor& xc) const {
+  const auto [mn, mx] = torch::aminmax(xc);
+  const bool ok = mn.item<double>() >= static_cast<double>(il_.code_min) &&
+                  mx.item<double>() <= static_cast<double>(il_.code_max) &&
+                  (!xc.is_floating_point() || opt_.rounded_inputs || torch::equal(xc, torch::round(xc)));
+  if (!ok) {  // the message counts over the whole tensor
+    check_codes(x_full, il_.code_min, il_.code_max,
+                std::string("inputs (") + (il_.code_min < 0 ? "signed " : "unsigned ") + std::to_string(spec_.input_bits) + "-bit codes)");
+  }
 }
 
 // Rows per chunk so that the working set stays under chunk_mb: the input chunk, its codes and

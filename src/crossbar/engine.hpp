@@ -124,6 +124,7 @@ class CrossbarLayer {
   enum class Mode { Convert, Calibrate };
   double plan_inputs(const torch::Tensor& x, std::optional<double> input_scale) const;
   torch::Tensor chunk_codes(const torch::Tensor& x, int64_t r0, int64_t nc, double scale) const;
+  void check_chunk_codes(const torch::Tensor& x_full, const torch::Tensor& xc) const;
   int64_t chunk_rows(int64_t n, bool sliced) const;
   struct Calibration {  // bounded statistic of |partial sums|
     double quantile;

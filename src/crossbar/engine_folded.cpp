@@ -236,8 +236,8 @@ MvmResult CrossbarLayer::folded_forward(const torch::Tensor& x, double scale) {
     // Stored codes as float32 (the GEMMs' operand) and as table indices (energy, noise).
     torch::Tensor stored_f;
     if (opt_.integer_codes && opt_.rounded_inputs && x.scalar_type() == torch::kFloat32) {
-      chunk_codes(x, r0, nc, scale);  // the range check only
       stored_f = x.narrow(0, r0, nc);
+      check_chunk_codes(x, stored_f);
       if (il_.stored_offset) stored_f = stored_f + static_cast<float>(il_.stored_offset);
     } else {
       stored_f = chunk_codes(x, r0, nc, scale).to(torch::kFloat32);
