@@ -28,7 +28,10 @@
 #include <iostream>
 #include <limits>
 #include <random>
+#include <memory>
 #include <sstream>
+
+#include <torch/csrc/autograd/profiler_legacy.h>
 
 #include "cli/job_sections.hpp"
 #include "cli/run_config.hpp"
@@ -149,6 +152,10 @@ int main(int argc, char** argv) try {
   app.add_option("--sample-seed", sample_seed, "Seed of the configurations' draw");
   app.add_option("--rungs", rung_names, "Rungs to compare (the first is the reference)");
   bool replot = false;
+  std::string profile;
+  app.add_option("--profile", profile,
+                 "Write a Chrome trace (chrome://tracing) of the evaluations, with the engine's named steps "
+                 "(cimkit::program, fit_tile_model, folded_forward, ...), to this file");
   app.add_flag("--replot", replot, "Rewrite table.md, summary.json and agreement.png from OUT/candidates.csv");
   CLI11_PARSE(app, argc, argv);
 
@@ -226,6 +233,8 @@ int main(int argc, char** argv) try {
   auto done = [&](int c, const std::string& rung) {
     return std::any_of(rows.begin(), rows.end(), [&](const Row& r) { return r.config == c && r.rung == rung; });
   };
+  std::unique_ptr<torch::autograd::profiler::RecordProfile> profiling;
+  if (!profile.empty()) profiling = std::make_unique<torch::autograd::profiler::RecordProfile>(profile);
   for (int c = 0; c < n_configs && !replot; ++c) {
     for (Fidelity f : rungs) {
       if (done(c, to_string(f))) continue;
@@ -255,6 +264,8 @@ int main(int argc, char** argv) try {
       rows.push_back(r);
     }
   }
+
+  profiling.reset();  // writes the trace
 
   // candidates.csv, in (configuration, rung) order whatever order a resumed run evaluated them in
   std::stable_sort(rows.begin(), rows.end(), [&](const Row& a, const Row& b) {

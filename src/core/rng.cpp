@@ -6,8 +6,9 @@
 #include <cstdlib>
 #include <mutex>
 
-#include <ATen/Context.h>
 #include <ATen/CPUGeneratorImpl.h>
+#include <ATen/Context.h>
+#include <ATen/Parallel.h>
 
 #include <thread>
 
@@ -38,6 +39,42 @@ at::Generator make_generator(uint64_t seed, const torch::Device& device) {
   at::Generator g = at::globalContext().defaultGenerator(device).clone();
   g.set_current_seed(seed);
   return g;
+}
+
+namespace {
+
+template <typename Fill>
+torch::Tensor draw_in_blocks(at::IntArrayRef sizes, at::Generator& gen, const torch::TensorOptions& options,
+                             const Fill& fill) {
+  torch::Tensor out = torch::empty(sizes, options);
+  uint64_t base = 0;
+  {
+    auto* cpu = at::check_generator<at::CPUGeneratorImpl>(gen);
+    std::lock_guard<std::mutex> lock(cpu->mutex_);
+    base = cpu->random64();
+  }
+  const int64_t n = out.numel(), blocks = (n + kDrawBlock - 1) / kDrawBlock;
+  torch::Tensor flat = out.view({-1});
+  at::parallel_for(0, blocks, 1, [&](int64_t b0, int64_t b1) {
+    for (int64_t b = b0; b < b1; ++b) {
+      at::Generator g = at::detail::createCPUGenerator(derive_seed(base, "draw_block", static_cast<uint64_t>(b)));
+      torch::Tensor part = flat.narrow(0, b * kDrawBlock, std::min(kDrawBlock, n - b * kDrawBlock));
+      fill(part, g);
+    }
+  });
+  return out;
+}
+
+}  // namespace
+
+torch::Tensor randn(at::IntArrayRef sizes, at::Generator& gen, const torch::TensorOptions& options) {
+  if (!options.device().is_cpu()) return at::randn(sizes, gen, options);
+  return draw_in_blocks(sizes, gen, options, [](torch::Tensor& t, at::Generator& g) { t.normal_(0.0, 1.0, g); });
+}
+
+torch::Tensor rand(at::IntArrayRef sizes, at::Generator& gen, const torch::TensorOptions& options) {
+  if (!options.device().is_cpu()) return at::rand(sizes, gen, options);
+  return draw_in_blocks(sizes, gen, options, [](torch::Tensor& t, at::Generator& g) { t.uniform_(0.0, 1.0, g); });
 }
 
 void configure_allocator() {

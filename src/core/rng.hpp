@@ -21,6 +21,14 @@ uint64_t derive_seed(uint64_t base, std::string_view name, uint64_t a = 0, uint6
 // A generator for `device` seeded with `seed`.
 at::Generator make_generator(uint64_t seed, const torch::Device& device = torch::kCPU);
 
+// Standard normal (randn) and uniform [0, 1) (rand) draws of `sizes` from the stream `gen`. On
+// the CPU the tensor is filled in blocks of kDrawBlock elements, each from its own generator
+// seeded by one draw of `gen` and the block's index, in parallel: LibTorch's own fill runs on one
+// core. The values do not depend on the thread count. On CUDA: at::randn / at::rand with `gen`.
+constexpr int64_t kDrawBlock = int64_t{1} << 16;
+torch::Tensor randn(at::IntArrayRef sizes, at::Generator& gen, const torch::TensorOptions& options);
+torch::Tensor rand(at::IntArrayRef sizes, at::Generator& gen, const torch::TensorOptions& options);
+
 // Sets LibTorch's intra-op thread count (LibTorch defaults to 1 on Debian). n <= 0 means one
 // per hardware core. Returns the count in force. Also calls configure_allocator() (once).
 int set_threads(int n);

@@ -325,19 +325,19 @@ void CrossbarLayer::sliced_chunk(const torch::Tensor& stored, Mode mode, torch::
     if (only_tile >= 0 && t != only_tile) continue;
     const torch::Tensor xt = xd[t];  // [S*nc, R]
     if (noise_std_.defined()) {  // per_cell: every cell of every read draws its own noise
-      const torch::Tensor cells = w_eff_[t].unsqueeze(0) + noise_std_[t].unsqueeze(0) * at::randn({S * nc, R, gcols}, gen, f32);
+      const torch::Tensor cells = w_eff_[t].unsqueeze(0) + noise_std_[t].unsqueeze(0) * cimkit::randn({S * nc, R, gcols}, gen, f32);
       part.copy_(torch::bmm(xt.unsqueeze(1), cells).squeeze(1));
       if (ref_noise_std_.defined()) {
-        const torch::Tensor ref = ref_noise_std_[t].unsqueeze(0) * at::randn({S * nc, R, map_.arrays_per_tile}, gen, f32);
+        const torch::Tensor ref = ref_noise_std_[t].unsqueeze(0) * cimkit::randn({S * nc, R, map_.arrays_per_tile}, gen, f32);
         part.sub_(torch::bmm(xt.unsqueeze(1), ref).squeeze(1).index_select(1, col_array_));
       }
     } else {
       torch::mm_out(part, xt, w_eff_[t]);
       if (noise_var_.defined()) {  // exact distribution of the column sum of Gaussian cells
         const torch::Tensor xsq = xt.pow(2);
-        part.addcmul_(torch::mm(xsq, noise_var_[t]).sqrt_(), at::randn({S * nc, gcols}, gen, f32));
+        part.addcmul_(torch::mm(xsq, noise_var_[t]).sqrt_(), cimkit::randn({S * nc, gcols}, gen, f32));
         if (ref_noise_var_.defined()) {
-          const torch::Tensor ref = torch::mm(xsq, ref_noise_var_[t]).sqrt_() * at::randn({S * nc, map_.arrays_per_tile}, gen, f32);
+          const torch::Tensor ref = torch::mm(xsq, ref_noise_var_[t]).sqrt_() * cimkit::randn({S * nc, map_.arrays_per_tile}, gen, f32);
           part.sub_(ref.index_select(1, col_array_));
         }
       }
@@ -434,17 +434,25 @@ torch::Tensor CrossbarLayer::row_level_sq(const torch::Tensor& stored) const {
   return row_level_sq_at(idx);
 }
 
-torch::Tensor CrossbarLayer::row_level_sq_at(const torch::Tensor& idx) const {
+const torch::Tensor& CrossbarLayer::level_sq_lut() const {
   if (!level_sq_lut_.defined()) {  // over the stored codes lo .. hi (what the DACs see)
     const int64_t lo = il_.code_min + il_.stored_offset, hi = il_.code_max + il_.stored_offset;
     const auto codes = torch::arange(lo, hi + 1, torch::TensorOptions().dtype(torch::kInt64).device(device_));
     // Small integers (exact in float32): the gather moves half the bytes, the sum is float64.
     level_sq_lut_ = dac_levels(input_digits(codes.unsqueeze(0), il_)).pow(2).sum(0).squeeze(0).to(torch::kFloat32);
   }
-  torch::Tensor sums = level_sq_lut_.index_select(0, idx.reshape({-1})).view(idx.sizes()).sum(0, false, torch::kFloat64);
+  return level_sq_lut_;
+}
+
+torch::Tensor CrossbarLayer::row_level_sq_at(const torch::Tensor& idx) const {
+  return tiles_of_rows(level_sq_lut().index_select(0, idx.reshape({-1})).view(idx.sizes()).sum(0, false, torch::kFloat64));
+}
+
+// A per-input-row quantity [in] laid out as the row tiles hold it, [T, R] (zero past the last row).
+torch::Tensor CrossbarLayer::tiles_of_rows(torch::Tensor per_row) const {
   const int64_t T = map_.row_tiles, R = spec_.rows;
-  if (T * R > map_.in_features) sums = torch::constant_pad_nd(sums, {0, T * R - map_.in_features});
-  return sums.view({T, R});
+  if (T * R > map_.in_features) per_row = torch::constant_pad_nd(per_row, {0, T * R - map_.in_features});
+  return per_row.view({T, R});
 }
 
 ActionCounts CrossbarLayer::count_actions(int64_t n, const torch::Tensor& level_sq) const {
@@ -456,10 +464,14 @@ ActionCounts CrossbarLayer::count_actions(int64_t n, const torch::Tensor& level_
   return c;
 }
 
-MvmResult CrossbarLayer::forward(const torch::Tensor& x_in, std::optional<double> input_scale) {
+void CrossbarLayer::check_calibrated() const {
   if (chip_->adc().needs_calibration() && !calibrated_max_) {
-    throw Error("this chip's ADC range is 'calibrated': call calibrate() with a calibration batch before forward()");
+    throw Error("this chip's ADC range is 'calibrated': call calibrate() with a calibration batch before reading");
   }
+}
+
+MvmResult CrossbarLayer::forward(const torch::Tensor& x_in, std::optional<double> input_scale) {
+  check_calibrated();
   const torch::Tensor x = x_in.dim() == 1 ? x_in.unsqueeze(0) : x_in;
   const double scale = plan_inputs(x, input_scale);
   if (fidelity_ != Fidelity::BitExact) return folded_forward(x, scale);

@@ -23,6 +23,7 @@
 #pragma once
 #include <torch/torch.h>
 
+#include <functional>
 #include <memory>
 #include <optional>
 
@@ -98,6 +99,15 @@ class CrossbarLayer {
 
   // x: [n, in] (or [in]) -> y [n, out]. input_scale: float per code (max-based if absent).
   MvmResult forward(const torch::Tensor& x, std::optional<double> input_scale = {});
+  // A convolution's read at a folded rung (engine_folded_conv.cpp): every k×k window of an
+  // image of input codes [N, C, H, W] (integer codes, C·k·k = in, in the order of im2col's
+  // rows) read as forward() reads that row, computed as convolutions instead of GEMMs over
+  // unfolded rows. y and y_int are [N, H', W', out] (the rows im2col would give, as a view of
+  // memory laid out [N, out, H', W']). Needs integer_codes and a folded rung; Error otherwise.
+  struct Windows {
+    int64_t kernel = 1, stride = 1, padding = 0;
+  };
+  MvmResult forward_windows(const torch::Tensor& codes, const Windows& windows);
 
   const LayerMapping& mapping() const { return map_; }
   const torch::Tensor& weight_codes() const { return w_codes_; }    // [out, in] int64
@@ -122,6 +132,7 @@ class CrossbarLayer {
 
  private:
   enum class Mode { Convert, Calibrate };
+  void check_calibrated() const;  // Error when the ADC's range is 'calibrated' and calibrate() was not called
   double plan_inputs(const torch::Tensor& x, std::optional<double> input_scale) const;
   torch::Tensor chunk_codes(const torch::Tensor& x, int64_t r0, int64_t nc, double scale) const;
   void check_chunk_codes(const torch::Tensor& x_full, const torch::Tensor& xc) const;
@@ -147,7 +158,9 @@ class CrossbarLayer {
   ActionCounts count_actions(int64_t n, const torch::Tensor& row_level_sq) const;
   torch::Tensor shortcut_product(const torch::Tensor& x_codes) const;
   torch::Tensor row_level_sq(const torch::Tensor& stored) const;
-  torch::Tensor row_level_sq_at(const torch::Tensor& idx) const;  // idx: stored - lo, int64
+  torch::Tensor row_level_sq_at(const torch::Tensor& idx) const;  // idx: stored - lo, int32
+  const torch::Tensor& level_sq_lut() const;                        // [codes] float32, from lo
+  torch::Tensor tiles_of_rows(torch::Tensor per_row) const;         // [in] -> [T, R]
 
   std::shared_ptr<const Chip> chip_;
   Options opt_;
@@ -173,6 +186,14 @@ class CrossbarLayer {
   // The folded rungs (engine_folded.cpp): cells folded across slices and polarities, [T, R, out]
   // float32, their read-noise variance (undefined without noise), rebuilt with the read state.
   MvmResult folded_forward(const torch::Tensor& x, double scale);
+  void ensure_drive_luts() const;
+  c10::ScalarType folded_gemm_type() const;
+  void fit_tile_model_if_due(const torch::Tensor& first_chunk);
+  torch::Tensor folded_matrix();            // [in, out] float32
+  torch::Tensor folded_variance();          // [in, out] float32, undefined without read noise
+  using RowSum = std::function<torch::Tensor(const torch::Tensor&)>;
+  void finish_folded(torch::Tensor acc, torch::Tensor var, at::Generator& gen, const RowSum& row_sum,
+                     const torch::Tensor& xv, const torch::Tensor& stored_f) const;
   void correct_offsets(torch::Tensor& acc, const torch::Tensor& stored) const;
   MvmResult finish(MvmResult r, int64_t n, double scale, const torch::Tensor& level_sq) const;
   void refresh_folded();

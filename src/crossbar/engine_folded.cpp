@@ -202,34 +202,89 @@ void CrossbarLayer::build_tile_weights() {
   w_model_dirty_ = false;
 }
 
-MvmResult CrossbarLayer::folded_forward(const torch::Tensor& x, double scale) {
-  RECORD_FUNCTION("cimkit::folded_forward", std::vector<c10::IValue>());
-  refresh_folded();
-  const int64_t n = x.size(0), in = map_.in_features, out = map_.out_features;
-  const int64_t T = map_.row_tiles, R = spec_.rows;
-  const auto f32 = torch::TensorOptions().dtype(torch::kFloat32).device(device_);
-  const auto f64 = torch::TensorOptions().dtype(torch::kFloat64).device(device_);
-  // What the DACs drive for each stored code, summed over slices with their shift-add weights,
-  // and the same for squared levels (the read-noise variance).
+// What the DACs drive for each stored code, summed over slices with their shift-add weights,
+// and the same for squared levels (the read-noise variance).
+void CrossbarLayer::ensure_drive_luts() const {
+  if (drive_lut_.defined()) return;
   const int64_t lo = il_.code_min + il_.stored_offset, hi = il_.code_max + il_.stored_offset;
-  if (!drive_lut_.defined()) {
-    const auto codes = torch::arange(lo, hi + 1, torch::TensorOptions().dtype(torch::kInt64).device(device_));
-    const torch::Tensor levels = dac_levels(input_digits(codes.unsqueeze(0), il_)).squeeze(1).to(torch::kFloat64);  // [S, codes]
-    const torch::Tensor c = slice_coef_.unsqueeze(1);
-    drive_lut_ = (levels * c).sum(0).to(torch::kFloat32);
-    drive_sq_lut_ = (levels.square() * c.square()).sum(0).to(torch::kFloat32);
-    drive_identity_ = lo == 0 && torch::equal(drive_lut_, codes.to(torch::kFloat32));
-  }
-  // float32 sums integers exactly below 2^24; larger sums (long rows in one GEMM) go to float64.
+  const auto codes = torch::arange(lo, hi + 1, torch::TensorOptions().dtype(torch::kInt64).device(device_));
+  const torch::Tensor levels = dac_levels(input_digits(codes.unsqueeze(0), il_)).squeeze(1).to(torch::kFloat64);  // [S, codes]
+  const torch::Tensor c = slice_coef_.unsqueeze(1);
+  drive_lut_ = (levels * c).sum(0).to(torch::kFloat32);
+  drive_sq_lut_ = (levels.square() * c.square()).sum(0).to(torch::kFloat32);
+  drive_identity_ = lo == 0 && torch::equal(drive_lut_, codes.to(torch::kFloat32));
+}
+
+// float32 sums integers exactly below 2^24; larger sums (long rows in one GEMM) go to float64.
+c10::ScalarType CrossbarLayer::folded_gemm_type() const {
+  ensure_drive_luts();
   const double x_top = drive_lut_.abs().max().item<double>();
   const double w_top = static_cast<double>(std::max(std::abs(wl_.code_min + wl_.stored_offset),
                                                     std::abs(wl_.code_max + wl_.stored_offset)));
-  const auto gemm_type = static_cast<double>(in) * x_top * w_top < std::ldexp(1.0, 24) ? torch::kFloat32 : torch::kFloat64;
+  return static_cast<double>(map_.in_features) * x_top * w_top < std::ldexp(1.0, 24) ? torch::kFloat32 : torch::kFloat64;
+}
+
+// The tile model's fit when it is due, on up to kTileModelRows rows spread over `first_chunk`
+// (the stored codes of the first rows a read sees, float).
+void CrossbarLayer::fit_tile_model_if_due(const torch::Tensor& first_chunk) {
+  if (!tile_model_needed() || !tile_model_dirty_) return;
+  const int64_t nc = first_chunk.size(0);
+  const int64_t step = std::max<int64_t>(1, nc / kTileModelRows);
+  fit_tile_model(first_chunk.index({Slice(0, torch::indexing::None, step)}).slice(0, 0, kTileModelRows).to(torch::kInt32));
+}
+
+// The digital side of a folded read of outputs acc [..., out] (float64, in place) with the read
+// noise's variance var (same shape, or undefined): the tile model's offsets and residual
+// variance, one Gaussian draw per output, and the same digital corrections as the bit-exact path
+// (the tile model's weights hold the HRS current's). row_sum(t) sums an input tensor (the drive
+// values xv, the stored codes) over each output's inputs, as [..., 1] float64.
+void CrossbarLayer::finish_folded(torch::Tensor acc, torch::Tensor var, at::Generator& gen, const RowSum& row_sum,
+                                  const torch::Tensor& xv, const torch::Tensor& stored_f) const {
   const bool model = tile_model_needed();
+  if (model) {
+    acc.add_(c_total_);
+    var = var.defined() ? var + s2_total_ : s2_total_.expand(acc.sizes());
+  }
+  if (var.defined()) {
+    const auto f32 = torch::TensorOptions().dtype(torch::kFloat32).device(device_);
+    acc.addcmul_(var.sqrt(), cimkit::randn(acc.sizes(), gen, f32).to(torch::kFloat64));
+  }
+  if (spec_.baseline == Baseline::Digital && wl_coef_sum_ != 0.0 && !model) {
+    acc.sub_(row_sum(xv) * (hrs_levels_ * wl_coef_sum_));
+  }
+  if (wl_.stored_offset) acc.sub_(static_cast<double>(wl_.stored_offset) * row_sum(stored_f));
+  if (il_.stored_offset) acc.sub_(static_cast<double>(il_.stored_offset) * w_row_sum_);
+}
+
+// The folded weight matrix a read multiplies by, [in, out] float32 (the tile model's when it
+// applies).
+torch::Tensor CrossbarLayer::folded_matrix() {
+  const int64_t T = map_.row_tiles, R = spec_.rows, out = map_.out_features;
+  const bool model = tile_model_needed();
+  if (model && w_model_dirty_) build_tile_weights();
+  return (model ? w_model_ : w_fold_).view({T * R, out}).narrow(0, 0, map_.in_features);
+}
+
+torch::Tensor CrossbarLayer::folded_variance() {
+  if (!var_fold_.defined()) return torch::Tensor();
+  const int64_t T = map_.row_tiles, R = spec_.rows, out = map_.out_features;
+  const bool model = tile_model_needed();
+  if (model && w_model_dirty_) build_tile_weights();
+  return (model ? var_model_ : var_fold_).view({T * R, out}).narrow(0, 0, map_.in_features);
+}
+
+MvmResult CrossbarLayer::folded_forward(const torch::Tensor& x, double scale) {
+  RECORD_FUNCTION("cimkit::folded_forward", std::vector<c10::IValue>());
+  refresh_folded();
+  const int64_t n = x.size(0), out = map_.out_features;
+  const auto f64 = torch::TensorOptions().dtype(torch::kFloat64).device(device_);
+  const int64_t lo = il_.code_min + il_.stored_offset;
+  const auto gemm_type = folded_gemm_type();
   MvmResult r;
   r.y_int = torch::empty({n, out}, f64);
-  torch::Tensor level_sq = torch::zeros({T, R}, f64);
+  torch::Tensor level_sq = torch::zeros({map_.row_tiles, spec_.rows}, f64);
   at::Generator gen = make_generator(derive_seed(opt_.seed, "read", opt_.layer_id, read_count_++), device_);
+  const RowSum row_sum = [](const torch::Tensor& t) { return t.sum(1, true, torch::kFloat64); };
   const int64_t chunk = chunk_rows(n, false);
   for (int64_t r0 = 0; r0 < n; r0 += chunk) {
     const int64_t nc = std::min(chunk, n - r0);
@@ -245,35 +300,17 @@ MvmResult CrossbarLayer::folded_forward(const torch::Tensor& x, double scale) {
     }
     torch::Tensor idx = stored_f.to(torch::kInt32);  // index_select takes int32 indices
     if (lo != 0) idx.sub_(lo);
-    if (model && tile_model_dirty_) {  // a sample of rows spread over the chunk
-      const int64_t step = std::max<int64_t>(1, nc / kTileModelRows);
-      fit_tile_model(stored_f.index({Slice(0, torch::indexing::None, step)}).slice(0, 0, kTileModelRows).to(torch::kInt32));
-    }
+    fit_tile_model_if_due(stored_f);
     if (read_energy_) level_sq += row_level_sq_at(idx);
     const torch::Tensor xv = (drive_identity_ ? stored_f : gather(drive_lut_, idx)).to(gemm_type);  // [nc, in]
-    const torch::Tensor xsq = var_fold_.defined() ? gather(drive_sq_lut_, idx) : torch::Tensor();
-    if (model && w_model_dirty_) build_tile_weights();
-    torch::Tensor acc = r.y_int.narrow(0, r0, nc);
     // One GEMM over all rows (the tile model's weights hold its per-tile factors), and the
     // read-noise variance through a second: the per-tile noises are independent, so their sum is
     // one Gaussian with the summed variance.
-    const torch::Tensor w = (model ? w_model_ : w_fold_).view({T * R, out}).narrow(0, 0, in);
-    acc.copy_(torch::mm(xv, w.to(gemm_type)));
-    torch::Tensor var;
-    if (var_fold_.defined()) {
-      var = torch::mm(xsq, (model ? var_model_ : var_fold_).view({T * R, out}).narrow(0, 0, in)).to(torch::kFloat64);
-    }
-    if (model) {
-      acc.add_(c_total_);
-      var = var.defined() ? var + s2_total_ : s2_total_.expand({nc, out});
-    }
-    if (var.defined()) acc.addcmul_(var.sqrt(), at::randn({nc, out}, gen, f32).to(torch::kFloat64));
-    // The same digital corrections as the bit-exact path (the tile model's weights hold the HRS
-    // current's).
-    if (spec_.baseline == Baseline::Digital && wl_coef_sum_ != 0.0 && !model) {
-      acc.sub_(xv.sum(1, true, torch::kFloat64) * (hrs_levels_ * wl_coef_sum_));
-    }
-    correct_offsets(acc, stored_f);
+    torch::Tensor acc = r.y_int.narrow(0, r0, nc);
+    acc.copy_(torch::mm(xv, folded_matrix().to(gemm_type)));
+    const torch::Tensor v = folded_variance();
+    const torch::Tensor var = v.defined() ? torch::mm(gather(drive_sq_lut_, idx), v).to(torch::kFloat64) : torch::Tensor();
+    finish_folded(acc, var, gen, row_sum, xv, stored_f);
   }
   return finish(std::move(r), n, scale, level_sq);
 }

@@ -121,18 +121,18 @@ class ReramDevice final : public DeviceModel {
     CellTraits t;
     if (d2d_ > 0.0) {
       at::Generator g = stream(gen, "d2d", opt.device());
-      t.d2d = at::randn(shape, g, opt) * d2d_;
+      t.d2d = cimkit::randn(shape, g, opt) * d2d_;
     }
     if (has_faults()) {
       at::Generator g = stream(gen, "stuck", opt.device());
-      const torch::Tensor u = at::rand(shape, g, opt);
+      const torch::Tensor u = cimkit::rand(shape, g, opt);
       t.stuck = torch::zeros(shape, opt.dtype(torch::kInt8));
       t.stuck.masked_fill_(u < stuck_off_ + stuck_on_, 2);
       t.stuck.masked_fill_(u < stuck_off_, 1);
     }
     if (drifts()) {
       at::Generator g = stream(gen, "drift_nu", opt.device());
-      t.drift_nu = nu_std_ > 0.0 ? (at::randn(shape, g, opt) * nu_std_ + nu_).clamp_min(0.0)
+      t.drift_nu = nu_std_ > 0.0 ? (cimkit::randn(shape, g, opt) * nu_std_ + nu_).clamp_min(0.0)
                                  : torch::full(shape, nu_, opt);
     }
     return t;
@@ -146,7 +146,7 @@ class ReramDevice final : public DeviceModel {
     if (traits.d2d.defined() || c2c_ > 0.0) {
       torch::Tensor dev = traits.d2d.defined() ? traits.d2d : torch::zeros_like(g);
       if (c2c_ > 0.0) {  // fresh at every programming: consume from the caller's generator
-        dev = dev + at::randn(g.sizes(), gen, g.options()) * c2c_;
+        dev = dev + cimkit::randn(g.sizes(), gen, g.options()) * c2c_;
       }
       g = range_relative_ ? g + dev * (g_on_s_ - g_off_s_) : g * (dev + 1.0);
       g = g.clamp_min(0.0);

@@ -249,21 +249,40 @@ CrossbarLayer& AnalogLayer::engine() {
 torch::Tensor AnalogLayer::analog_read(const torch::Tensor& x_rows) {
   torch::NoGradGuard no_grad;
   RECORD_FUNCTION("cimkit::analog_read", std::vector<c10::IValue>());
+  return read_codes(input_codes(x_rows), x_rows.scalar_type());
+}
+
+bool AnalogLayer::codes_before_unfold() {
+  if (mode_ != LayerMode::Analog || probe_on_ || surrogate_active()) return false;
+  const Quantizer& q = input_quantizer();
+  return q->step.defined() && q->initialized();
+}
+
+bool AnalogLayer::reads_folded() const { return ctx_ && ctx_->fidelity != Fidelity::BitExact; }
+
+torch::Tensor AnalogLayer::read_codes(const InputCodes& ic, c10::ScalarType out_type,
+                                      const CrossbarLayer::Windows* windows) {
+  torch::NoGradGuard no_grad;
   CrossbarLayer& eng = engine();
-  const InputCodes ic = input_codes(x_rows);
-  if (!calibrated_) {
-    eng.calibrate(ic.codes);  // no-op unless the chip's ADC has a calibrated range
+  if (!calibrated_) {  // no-op unless the chip's ADC has a calibrated range
+    if (windows) {
+      const int64_t k = windows->kernel, p = windows->padding, s = windows->stride;
+      const torch::Tensor cols = torch::im2col(ic.codes, {k, k}, {1, 1}, {p, p}, {s, s});
+      eng.calibrate(cols.transpose(1, 2).reshape({-1, cols.size(1)}));
+    } else {
+      eng.calibrate(ic.codes);
+    }
     calibrated_ = true;
   }
   eng.set_fidelity(ctx_->fidelity);
   eng.set_read_energy(ctx_->read_energy);
-  MvmResult r = eng.forward(ic.codes);
+  MvmResult r = windows ? eng.forward_windows(ic.codes, *windows) : eng.forward(ic.codes);
   counts_.add(r.counts);
   const torch::Tensor& s_w = programmed_.scale;  // [out] float64
   torch::Tensor y = r.y_int * (s_w * ic.scale).unsqueeze(0);
   if (ic.offset != 0.0)
     y = y + ic.offset * (programmed_.codes * s_w.unsqueeze(1)).sum(1).unsqueeze(0);
-  return y.to(x_rows.scalar_type());
+  return y.to(out_type);
 }
 
 torch::Tensor AnalogLayer::matmul_rows(const torch::Tensor& x_rows) {

@@ -217,6 +217,17 @@ class AnalogLayer {
   };
   InputCodes input_codes(const torch::Tensor& x_rows);
   torch::Tensor analog_read(const torch::Tensor& x_rows);       // exact engine, no grad
+  // The same read from codes already computed: rows [n, in] -> [n, out]; or, with windows, an
+  // image of codes [N, C, H, W] whose k×k windows are the rows -> [N, H', W', out] (a folded
+  // rung reads them as convolutions, CrossbarLayer::forward_windows). The output in out_type.
+  torch::Tensor read_codes(const InputCodes& ic, c10::ScalarType out_type,
+                           const CrossbarLayer::Windows* windows = nullptr);
+  // The context reads at a folded rung (tile, weight).
+  bool reads_folded() const;
+  // Whether a convolution may quantise its image before unfolding it (analog mode, no
+  // surrogate, no SQNR probe, an initialised step quantiser: codes are then an elementwise
+  // function of the input, so quantising and unfolding commute, k² fewer elements).
+  bool codes_before_unfold();
   // Differentiable surrogate (training) on fake-quantised input rows x̂ [n, in].
   torch::Tensor analog_surrogate(const torch::Tensor& x_hat_rows);
   // The weight quantiser's symmetric settings follow precision_ (called by set_precision).

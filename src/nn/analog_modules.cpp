@@ -164,18 +164,39 @@ torch::Tensor AnalogConv2dImpl::forward(const torch::Tensor& x) {
     case LayerMode::Analog:
       break;
   }
-  // im2col: rows [n·L, C·k·k] in the order of weight.reshape({out, C·k·k}). In training the
-  // surrogate quantises the image before unfolding (k² fewer elements; padding stays exactly 0,
-  // as in quantised mode).
+  // im2col: rows [n·L, C·k·k] in the order of weight.reshape({out, C·k·k}).
   const int64_t n = x.size(0);
-  const bool surrogate = surrogate_active();
-  const torch::Tensor read = surrogate ? xq->forward(src) : src;
-  torch::Tensor cols = F::unfold(read, F::UnfoldFuncOptions({k, k}).padding(pad).stride(o.stride()));
-  torch::Tensor rows = cols.transpose(1, 2).reshape({-1, cols.size(1)});
-  torch::Tensor y = surrogate ? analog_surrogate(rows) : matmul_rows(rows);  // [n·L, out]
-  y = y.reshape({n, h_out * w_out, o.out_channels()})
-          .transpose(1, 2)
-          .reshape({n, o.out_channels(), h_out, w_out});
+  auto unfold = [&](const torch::Tensor& img) {
+    const torch::Tensor cols = F::unfold(img, F::UnfoldFuncOptions({k, k}).padding(pad).stride(o.stride()));
+    return cols.transpose(1, 2).reshape({-1, cols.size(1)});
+  };
+  torch::Tensor y;  // rows [n·L, out], or already [n, out, h_out, w_out]
+  if (codes_before_unfold()) {
+    // The chip's input codes of the image, then unfolded: the same codes as unfolding first
+    // (an elementwise quantiser commutes with im2col's gather) at 1/k² of the work. Padding
+    // reads code(0), which is 0 unless an LSQ+ offset moves it: then the image is padded first.
+    if (pad > 0 && input_codes(torch::zeros({1}, src.options())).codes.item<double>() != 0.0) {
+      src = F::pad(src, F::PadFuncOptions({pad, pad, pad, pad}));
+      pad = 0;
+    }
+    InputCodes ic = input_codes(src);
+    if (reads_folded()) {  // convolutions over the image's windows: the rows are never built
+      const CrossbarLayer::Windows windows{k, o.stride(), pad};
+      y = read_codes(ic, x.scalar_type(), &windows).permute({0, 3, 1, 2});
+    } else {
+      ic.codes = unfold(ic.codes);
+      y = read_codes(ic, x.scalar_type());
+    }
+  } else if (surrogate_active()) {
+    // In training the surrogate quantises the image before unfolding (k² fewer elements;
+    // padding stays exactly 0, as in quantised mode).
+    y = analog_surrogate(unfold(xq->forward(src)));
+  } else {
+    y = matmul_rows(unfold(src));
+  }
+  if (y.dim() == 2) {  // rows [n·L, out]
+    y = y.reshape({n, h_out * w_out, o.out_channels()}).transpose(1, 2).reshape({n, o.out_channels(), h_out, w_out});
+  }
   if (fold) y = y - fold_correction().reshape({1, -1, 1, 1});
   if (bias.defined()) y = y + bias.reshape({1, -1, 1, 1});
   return y;

@@ -1,6 +1,7 @@
 // The first reference test of the engine: ideal cells + the lossless ADC of paper 001 give the
 // integer product x_q . w_q exactly, on the integer path (sliced and shortcut) and on the
-// conductance path, for every signed scheme, cell width, DAC width and tiling.
+// conductance path, for every signed scheme, cell width, DAC width and tiling; at every rung of
+// the fidelity ladder, over rows and over a convolution's windows.
 #include <gtest/gtest.h>
 
 #include "circuit/adc.hpp"
@@ -83,6 +84,12 @@ TEST_P(Exact, EqualsIntegerProduct) {
     EXPECT_TRUE(torch::equal(rf.y_int, ref)) << to_string(f) << ": max |diff| " << (rf.y_int - ref).abs().max().item<double>();
     EXPECT_EQ(rf.counts.adc_conversions, r.counts.adc_conversions) << to_string(f);
     EXPECT_TRUE(torch::allclose(rf.counts.read_energy_j_per_array, r.counts.read_energy_j_per_array)) << to_string(f);
+    // The same rows as the 1×1 windows of an image [1, in, 1, n] (a convolution's read).
+    const MvmResult rw = layer.forward_windows(x.t().reshape({1, in, 1, n}), {1, 1, 0});
+    ASSERT_EQ(rw.y_int.sizes(), (std::vector<int64_t>{1, 1, n, out})) << to_string(f);
+    EXPECT_TRUE(torch::equal(rw.y_int.reshape({n, out}), ref)) << to_string(f) << " windows";
+    EXPECT_EQ(rw.counts.adc_conversions, r.counts.adc_conversions) << to_string(f);
+    EXPECT_TRUE(torch::allclose(rw.counts.read_energy_j_per_array, r.counts.read_energy_j_per_array)) << to_string(f);
   }
 }
 
