@@ -59,4 +59,14 @@ int refine_weight_bits(const torch::Tensor& codes, int bits, double max_fraction
   return refined;
 }
 
+double count_one_bits(const torch::Tensor& codes) {
+  torch::Tensor mag = codes.detach().to(torch::kCPU, torch::kInt64).abs();
+  double ones = 0.0;
+  while (mag.numel() > 0 && mag.max().item<int64_t>() > 0) {
+    ones += mag.bitwise_and(1).sum().item<double>();
+    mag = mag.bitwise_right_shift(1);
+  }
+  return ones;
+}
+
 }  // namespace cimkit::search

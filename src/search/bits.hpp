@@ -34,4 +34,8 @@ double bits_to_action(int bits, const BitRange& range);
 // dropped plane are clipped to the new range by the caller's quantiser.
 int refine_weight_bits(const torch::Tensor& codes, int bits, double max_fraction, int min_bits = 2);
 
+// Σ_b w^(l,b) of paper 000 eq. 8: the '1' bits of the magnitudes of integer weight codes (the
+// bits the cells store as their ON state).
+double count_one_bits(const torch::Tensor& codes);
+
 }  // namespace cimkit::search
