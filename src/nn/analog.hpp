@@ -172,6 +172,10 @@ class AnalogLayer {
   // The crossbar engine holding this layer (programs it first if needed; needs a context).
   CrossbarLayer& engine();
   bool programmed() const { return engine_ != nullptr; }
+  // Integer codes and scales of the weight for the chip at the layer's current precision and
+  // quantiser step: codes [out, in] float (integers), scale [out] float64 (the searches count
+  // their '1' bits and refine their bit planes).
+  std::pair<torch::Tensor, torch::Tensor> weight_codes();
   // Arrays, row tiles, slices of this layer on the chip at its current precision.
   const LayerMapping& mapping() { return engine().mapping(); }
   // Read conditions applied to the programmed arrays (kept across reprogramming).
@@ -206,9 +210,6 @@ class AnalogLayer {
  protected:
   // y_matrix [n, out] from rows x_rows [n, in·k·k] in the current mode (no bias).
   torch::Tensor matmul_rows(const torch::Tensor& x_rows);
-  // Integer codes and scales of the weight for the chip: codes [out, in] float (integers),
-  // scale [out] float64.
-  std::pair<torch::Tensor, torch::Tensor> weight_codes();
   // Input codes (integer-valued float tensor), scale and offset β for rows x [n, in].
   struct InputCodes {
     torch::Tensor codes;

@@ -80,6 +80,11 @@ class ChipEvaluator {
 
   Evaluation evaluate(const EvalRequest& request = {});
 
+  // Sets the layers' precisions as evaluate() does for a request (with the quantiser steps of
+  // keep_quantiser_ranges), without evaluating: a search reads the weight codes a candidate
+  // would program (its refinement, its '1' bits) before evaluating it.
+  void apply_precisions(const std::vector<nn::Precision>& p);
+
   // Accuracy in float mode (the layers' modes are restored).
   double float_accuracy();
 
@@ -93,7 +98,6 @@ class ChipEvaluator {
 
  private:
   std::shared_ptr<nn::AnalogContext> context_for(const std::shared_ptr<const Chip>& chip);
-  void apply_precisions(const std::vector<nn::Precision>& p);
   void cool_down();  // every layer back at the operating temperature after a heated evaluation
   // The learned step of every layer's weight and input quantiser and its q_p, taken before the
   // layer's first precision change (undefined while the quantiser has no initialised step: its
