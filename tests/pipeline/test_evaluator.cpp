@@ -5,7 +5,11 @@
 #include <torch/torch.h>
 
 #include "core/config_tree.hpp"
+#include "core/error.hpp"
 #include "pipeline/evaluator.hpp"
+#include "pipeline/search_eval.hpp"
+#include "search/bits.hpp"
+#include "search/space_rules.hpp"
 #include "pipeline/synthetic.hpp"
 
 namespace cimkit::pipeline {
@@ -51,6 +55,15 @@ struct Fixture {
   }
 };
 
+// One device instance, priced on the default architecture, solved for heat with feedback.
+EvaluatorOptions priced_and_heated(const Fixture& f) {
+  EvaluatorOptions opt;
+  opt.eval.device_seeds = 1;
+  opt.arch = cost::Architecture::preset(cost::Architecture::kDefaultPreset);
+  opt.thermal.default_ambient(f.ctx->operating().temperature_k);
+  return opt;
+}
+
 TEST(ChipEvaluator, OnlyTheLayerWhosePrecisionChangedReprograms) {
   Fixture f;
   EvaluatorOptions opt;
@@ -94,10 +107,7 @@ TEST(ChipEvaluator, OnlyTheLayerWhosePrecisionChangedReprograms) {
 
 TEST(ChipEvaluator, CostThermalAndHeatWhenEnabled) {
   Fixture f;
-  EvaluatorOptions opt;
-  opt.eval.device_seeds = 1;
-  opt.arch = cost::Architecture::preset(cost::Architecture::kDefaultPreset);
-  opt.thermal.default_ambient(f.ctx->operating().temperature_k);
+  const EvaluatorOptions opt = priced_and_heated(f);
   ChipEvaluator ev(f.net, f.ctx, synthetic_test(32), "three", {1, 8, 8}, opt);
   const Evaluation a = ev.evaluate();
   ASSERT_TRUE(a.cost);
@@ -285,6 +295,66 @@ TEST(ChipEvaluator, PrecisionChangesKeepTheTrainedQuantiserRanges) {
     EXPECT_TRUE(torch::equal(f.net->conv2->weight_quantizer()->step.detach(), w8));
     EXPECT_TRUE(torch::equal(f.net->conv2->input_quantizer()->step.detach(), x8));
   }
+}
+
+}  // namespace
+}  // namespace cimkit::pipeline
+
+namespace cimkit::pipeline {
+namespace {
+
+// A precision search's candidate evaluation: the fixed 8-bit reference, the refinement, the
+// reward of paper 000 eq. 7-8 and the record the driver logs.
+TEST(CandidateEvaluator, RewardsAgainstTheFixedReference) {
+  Fixture f;
+  const EvaluatorOptions opt = priced_and_heated(f);
+  ChipEvaluator ev(f.net, f.ctx, synthetic_test(32), "three", {1, 8, 8}, opt);
+  const search::SearchSpace space = search::space_from_shape(ev.shape(), search::LayerRules{}, "search.layers");
+  ASSERT_EQ(space.layers.size(), 3u);
+  CandidateEvalOptions co;
+  co.refine = false;
+  co.reward.origin_accuracy_pct = 50.0;
+  CandidateEvaluator ce(ev, space, co);
+  const search::RewardTerms& ref = ce.reference();
+  ASSERT_EQ(ref.ones.size(), 3u);
+  for (size_t l = 0; l < 3; ++l) {
+    EXPECT_GT(ref.ones[l], 0.0);
+    EXPECT_GE(ref.delta_t_k[l], 0.0);
+  }
+  // The reference itself as a candidate: cost_n = 1, so R = 0.1 x (acc - 50 + 1).
+  search::Candidate eight;
+  eight.weight_bits = {8, 8, 8};
+  eight.act_bits = {8, 8, 8};
+  const search::Evaluation e8 = ce(eight);
+  EXPECT_NEAR(e8.reward, 0.1 * (e8.record["acc_heat_pct"].get<double>() - 50.0 + 1.0), 1e-9);
+  EXPECT_NEAR(e8.record["acc_heat_pct"].get<double>(), ref.accuracy_pct, 1e-9);
+  EXPECT_EQ(e8.record["fidelity"], "tile");
+  for (const char* key : {"energy_j", "latency_s", "crossbars", "peak_k", "std_k", "delta_t_k_per_layer", "ones"}) {
+    EXPECT_TRUE(e8.record.contains(key)) << key;
+  }
+  // Other widths: the '1' bits counted are those of the codes the layers now program (not
+  // necessarily fewer: at fewer bits the least-error step clips, and clipped codes are all ones).
+  search::Candidate low = eight;
+  low.weight_bits = {4, 3, 6};
+  const search::Evaluation el = ce(low);
+  EXPECT_EQ(el.record["refined_weight_bits"], "4 3 6");
+  double ones = 0;
+  for (auto& l : f.net->analog_layers()) ones += search::count_one_bits(l.layer->weight_codes().first);
+  EXPECT_EQ(el.record["ones"].get<double>(), ones);
+  EXPECT_NE(ones, e8.record["ones"].get<double>());
+  // With refinement the evaluated widths never exceed the proposed ones.
+  co.refine = true;
+  CandidateEvaluator refining(ev, space, co);
+  const std::vector<nn::Precision> p = refining.refined_precisions(low);
+  for (size_t l = 0; l < 3; ++l) {
+    EXPECT_LE(p[l].weight_bits, low.weight_bits[l]);
+    EXPECT_GE(p[l].weight_bits, 2);
+  }
+  // Without the heat there is no reward to give.
+  EvaluatorOptions cold = opt;
+  cold.thermal.feedback = false;
+  ChipEvaluator ev_cold(f.net, f.ctx, synthetic_test(32), "three", {1, 8, 8}, cold);
+  EXPECT_THROW(CandidateEvaluator(ev_cold, space, co), Error);
 }
 
 }  // namespace
