@@ -10,6 +10,7 @@
 #include "pipeline/chip_thermal.hpp"
 #include "pipeline/job.hpp"
 #include "pipeline/job_data.hpp"
+#include "search/settings.hpp"
 
 namespace cimkit::cli {
 
@@ -32,7 +33,12 @@ std::vector<Section> fixed_sections() {
             {"solver", "value", "cg (default) or direct"},
             {"stack", "section", "{layers: [{name, thickness_um, k_w_mk, cv_j_m3k, z_cells}]}, from the heat source "
                                  "down (default: cimkit's stack, docs/thermal.md)"},
-            {"package", "section", "The heat sink and spreader, ambient_k, r_convec_k_w, ... (docs/thermal.md)"}}}};
+            {"package", "section", "The heat sink and spreader, ambient_k, r_convec_k_w, ... (docs/thermal.md)"}}},
+          {"search", search::SearchSettings::schema(),
+           {{"strategy", "section", "{impl: ddpg | random | fixed, ...}: the search strategy and its parameters "
+                                    "(cimkit describe strategy.NAME)"},
+            {"overrides", "section", "{LAYER: {weight_min_bits, weight_max_bits, act_min_bits, act_max_bits}}: a "
+                                     "layer's ranges instead of the rule's"}}}};
 }
 
 std::vector<std::string> list_kinds() {

@@ -10,6 +10,7 @@ int main(int argc, char** argv) {
   app.set_version_flag("--version", "cimkit 0.1.0");
   cimkit::cli::Action action;
   cimkit::cli::add_run(app, action);
+  cimkit::cli::add_search(app, action);
   cimkit::cli::add_cost(app, action);
   cimkit::cli::add_thermal(app, action);
   cimkit::cli::add_demo(app, action);
