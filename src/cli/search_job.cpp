@@ -4,12 +4,15 @@
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
+#include <chrono>
+#include <limits>
 #include <filesystem>
 #include <iostream>
 #include <numeric>
 
 #include "cli/job_sections.hpp"
 #include "cli/run_config.hpp"
+#include "cli/search_plots.hpp"
 #include "core/error.hpp"
 #include "core/files.hpp"
 #include "core/rng.hpp"
@@ -114,13 +117,24 @@ int search_job(const JobArgs& args, std::ostream& term) {
   term << fmt::format("search: {} over {} layers, {} episodes at the {} rung (float model {:.2f} %)\n",
                       ss.strategy.find("impl") ? ss.strategy.find("impl")->value() : "ddpg", space.layers.size(),
                       ss.budget.episodes, ss.fidelity, origin);
-  int64_t shown = 0;
+  // One line per episode: its bits, accuracy and reward, the best reward so far and an ETA.
+  int64_t done = 0, best_episode = -1;
+  double best_reward = -std::numeric_limits<double>::infinity();
+  const auto t0 = std::chrono::steady_clock::now();
   const search::SearchLog log = driver.run([&](const search::Candidate& c) {
     search::Evaluation e = evaluate(c);
-    ++shown;
-    term << fmt::format("episode {:4d}  w [{}] a [{}]  acc with heat {:.2f} %  reward {:+.4f}\n", c.id,
-                        e.record["refined_weight_bits"].get<std::string>(), e.record["refined_act_bits"].get<std::string>(),
-                        e.record["acc_heat_pct"].get<double>(), e.reward);
+    ++done;
+    if (e.reward > best_reward) {
+      best_reward = e.reward;
+      best_episode = c.id;
+    }
+    const double per = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count() / double(done);
+    const int64_t left = std::max<int64_t>(0, ss.budget.episodes - c.id - 1);
+    term << fmt::format("episode {:4d}  w [{}] a [{}]  acc with heat {:.2f} %  reward {:+.4f}  best {:+.4f} (ep {})  "
+                        "ETA {:.0f} s\n",
+                        c.id, e.record["refined_weight_bits"].get<std::string>(),
+                        e.record["refined_act_bits"].get<std::string>(), e.record["acc_heat_pct"].get<double>(), e.reward,
+                        best_reward, best_episode, per * double(left));
     return e;
   });
 
@@ -188,11 +202,14 @@ int search_job(const JobArgs& args, std::ostream& term) {
   stats["finalists"] = finalists;
   stats["candidates"] = log.records;
   write_file_atomic((fs::path(out_dir) / "stats.json").string(), stats.dump(1));
+  std::vector<std::string> layer_names;
+  for (const auto& l : space.layers) layer_names.push_back(l.name);
+  const auto plots = write_search_plots((fs::path(out_dir) / "plots").string(), log.records, log.best, layer_names);
   write_file_atomic((fs::path(out_dir) / "summary.txt").string(), summary.str());
   term << summary.str();
   term << fmt::format("run folder: {} (summary.txt, stats.json, candidates.csv, checkpoint.pt, model.pt, "
-                      "resolved_config.yaml)\n",
-                      out_dir);
+                      "resolved_config.yaml, plots/: {} charts)\n",
+                      out_dir, plots.size());
   return 0;
 }
 

@@ -42,7 +42,8 @@ TEST(SearchJob, SearchesResumesAndReportsAgainstFixed8Bit) {
   const std::string cfg = search_config(dir, "{strategy: {impl: random}, episodes: 3, finalists: 1}");
   auto r = cimkit::testing::run_cimkit("search " + cfg);
   ASSERT_EQ(r.code, 0) << r.output;
-  for (const char* f : {"summary.txt", "stats.json", "candidates.csv", "checkpoint.pt", "model.pt", "resolved_config.yaml"}) {
+  for (const char* f : {"summary.txt", "stats.json", "candidates.csv", "checkpoint.pt", "model.pt", "resolved_config.yaml",
+                        "plots/search_progress.png", "plots/bits_per_layer.png", "plots/bits_vs_accuracy.png"}) {
     EXPECT_TRUE(fs::exists(dir + "/run/" + f)) << f;
   }
   EXPECT_NE(r.output.find("fixed 8-bit"), std::string::npos) << r.output;

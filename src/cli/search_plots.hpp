@@ -1,0 +1,18 @@
+// The plots of a search's run folder (issue 13 §5; paper 000 Fig. 5a, 7, 8a): reward and accuracy
+// per episode, the best candidate's bits per layer against fixed 8-bit, and every candidate's
+// mean weight bits against its accuracy with heat.
+#pragma once
+#include <nlohmann/json.hpp>
+
+#include <string>
+#include <vector>
+
+namespace cimkit::cli {
+
+// Writes DIR/search_progress.png, DIR/bits_per_layer.png and DIR/bits_vs_accuracy.png from the
+// driver's records (episode, reward, acc_heat_pct, refined_weight_bits, refined_act_bits) and
+// the index of the best. Returns the files written.
+std::vector<std::string> write_search_plots(const std::string& dir, const std::vector<nlohmann::ordered_json>& records,
+                                            int64_t best, const std::vector<std::string>& layer_names);
+
+}  // namespace cimkit::cli
