@@ -95,7 +95,19 @@ int search_job(const JobArgs& args, std::ostream& term) {
   evo.arch = js.arch;
   evo.cost = cost::CostOptions::from_params(js.cost);
   evo.thermal = js.thermal;
-  pipeline::ChipEvaluator ev(jm.net, jm.ctx, jd.test, jm.zoo.name, jm.input_shape(), evo);
+  // The reward reads the validation split (the first validation_limit images), so the test set
+  // stays unseen until the finalists are reported on it.
+  const bool on_validation = ss.reward_images == "validation";
+  data::DataLoader reward_data = jd.test;
+  if (on_validation) {
+    if (!jd.val) {
+      throw Error(config + ": search.reward_images is 'validation' but data.val_fraction leaves no validation images; "
+                           "raise data.val_fraction or set search.reward_images: test");
+    }
+    const int64_t n = ss.validation_limit > 0 ? std::min(ss.validation_limit, jd.val_size()) : jd.val_size();
+    reward_data = data::DataLoader(jd.val->dataset().subset(torch::arange(n)), jd.val->options());
+  }
+  pipeline::ChipEvaluator ev(jm.net, jm.ctx, reward_data, jm.zoo.name, jm.input_shape(), evo);
   const double origin = 100.0 * ev.float_accuracy();
   const search::SearchSpace space = search::space_from_shape(ev.shape(), ss.rules, "search");
   pipeline::CandidateEvalOptions co;
@@ -144,7 +156,10 @@ int search_job(const JobArgs& args, std::ostream& term) {
   std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) {
     return log.records[a]["reward"].get<double>() > log.records[b]["reward"].get<double>();
   });
+  ev.set_data(jd.test);
+  const double origin_test = on_validation ? 100.0 * ev.float_accuracy() : origin;
   pipeline::CandidateEvalOptions exact = co;
+  exact.reward.origin_accuracy_pct = origin_test;
   exact.fidelity = Fidelity::BitExact;
   exact.refine = false;  // the logged bits are already refined
   pipeline::CandidateEvaluator evaluate_exact(ev, space, exact);
@@ -158,8 +173,9 @@ int search_job(const JobArgs& args, std::ostream& term) {
   std::ostringstream summary;
   summary << fmt::format("cimkit search {} — {} on {}, {} episodes (stopped by the {} budget), {:.1f} s\n", config, jm.zoo.name, jd.name,
                          log.records.size(), log.stopped_by, log.elapsed_s);
-  summary << fmt::format("float model {:.2f} %; reward {} with λ = {}\n", origin, search::to_string(ss.reward.form),
-                         ss.reward.lambda);
+  summary << fmt::format("reward: {} with λ = {}, accuracy on {} ({} images; float model {:.2f} %)\n",
+                         search::to_string(ss.reward.form), ss.reward.lambda,
+                         on_validation ? "the validation split" : "the test set", reward_data.dataset().size(), origin);
   search::Candidate eight;
   for (const auto& l : space.layers) {
     eight.weight_bits.push_back(8);
@@ -174,7 +190,9 @@ int search_job(const JobArgs& args, std::ostream& term) {
                        r["acc_pct"].get<double>(), r["acc_heat_pct"].get<double>(), r["energy_j"].get<double>(),
                        r["tops_per_w"].get<double>(), r["crossbars"].get<int64_t>(), r["peak_k"].get<double>(), e.reward);
   };
-  summary << "bit-exact re-evaluation:\n" << line("fixed 8-bit", ref);
+  summary << fmt::format("bit-exact re-evaluation on the {} test images (float model {:.2f} %):\n", jd.test_size(),
+                         origin_test)
+          << line("fixed 8-bit", ref);
   for (int64_t k = 0; k < std::min<int64_t>(ss.finalists, static_cast<int64_t>(order.size())); ++k) {
     const ordered_json& rec = log.records[order[k]];
     search::Candidate c;
@@ -192,7 +210,10 @@ int search_job(const JobArgs& args, std::ostream& term) {
   ordered_json stats = ordered_json::object();
   stats["config"] = config;
   stats["network"] = jm.zoo.name;
+  stats["reward_images"] = ss.reward_images;
+  stats["reward_images_count"] = reward_data.dataset().size();
   stats["float_accuracy_pct"] = origin;
+  stats["float_accuracy_test_pct"] = origin_test;
   stats["episodes"] = static_cast<int64_t>(log.records.size());
   stats["stopped_by"] = log.stopped_by;
   stats["elapsed_s"] = log.elapsed_s;

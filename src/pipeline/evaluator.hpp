@@ -85,6 +85,10 @@ class ChipEvaluator {
   // would program (its refinement, its '1' bits) before evaluating it.
   void apply_precisions(const std::vector<nn::Precision>& p);
 
+  // The images the following evaluations read (a search rewards its candidates on a validation
+  // split and reports its finalists on the test set). Programmed cells are kept.
+  void set_data(data::DataLoader loader) { test_ = std::move(loader); }
+
   // Accuracy in float mode (the layers' modes are restored).
   double float_accuracy();
 

@@ -14,6 +14,13 @@ Schema SearchSettings::schema() {
            "Rung of the inner loop's analog reads (docs/results/fidelity.md: tile ranks as bit_exact does)")
       .def(std::string("tile"));
   s.integer("finalists", "Best candidates re-evaluated at bit_exact at the end (0: none)").range(0, 1000).def(int64_t{3});
+  s.choice("reward_images", {"validation", "test"},
+           "Images the reward's accuracy is measured on: the validation split (data.val_fraction; the finalists "
+           "and the fixed 8-bit model are then reported on the test set, unseen by the search) or the test set")
+      .def(std::string("validation"));
+  s.integer("validation_limit", "Validation images per candidate evaluation (the first N of the split; 0: all)")
+      .range(0, 100000000)
+      .def(int64_t{1000});
   s.boolean("refine", "Post-search refinement: drop redundant top weight bit planes (paper 000 §III.C.3)").def(true);
   s.real("refine_fraction", "A bit plane with fewer '1's than this fraction of the weights is dropped (paper 000: 5 %)")
       .range(0, 0.999)
@@ -49,6 +56,8 @@ SearchSettings SearchSettings::from_config(const ConfigNode& section, const std:
   s.fidelity = p.get_string("fidelity");
   s.finalists = p.get_int("finalists");
   s.refine = p.get_bool("refine");
+  s.reward_images = p.get_string("reward_images");
+  s.validation_limit = p.get_int("validation_limit");
   s.refine_fraction = p.get_real("refine_fraction");
   s.reward.form = parse_reward_form(p.get_string("reward_form"), path + ".reward_form");
   s.reward.lambda = p.get_real("reward_lambda");

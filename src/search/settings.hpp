@@ -18,6 +18,8 @@ struct SearchSettings {
   std::string fidelity = "tile";
   int64_t finalists = 3;        // best candidates re-evaluated at bit_exact
   bool refine = true;
+  std::string reward_images = "validation";  // "validation" | "test": what the reward's accuracy reads
+  int64_t validation_limit = 1000;           // validation images per evaluation (0: all)
   double refine_fraction = 0.05;
   RewardOptions reward;         // origin accuracy: set by the job
   LayerRules rules;

@@ -59,6 +59,8 @@ TEST(SearchJob, SearchesResumesAndReportsAgainstFixed8Bit) {
   EXPECT_EQ(stats["finalists"][0]["bit_exact"]["fidelity"], "bit_exact");
   EXPECT_EQ(stats["candidates"][0]["fidelity"], "tile");
   EXPECT_GT(stats["fixed_8bit_bit_exact"]["peak_k"].get<double>(), 300.0);
+  EXPECT_EQ(stats["reward_images"], "validation");  // the search never reads the test set
+  EXPECT_EQ(stats["reward_images_count"], 128);      // 512 x val_fraction 0.25
   // A new run over the folder without --resume is refused; so is another strategy on resume.
   r = cimkit::testing::run_cimkit("search " + cfg);
   EXPECT_NE(r.code, 0);
@@ -79,6 +81,9 @@ TEST(SearchJob, ConfigErrorsNameTheKey) {
   r = cimkit::testing::run_cimkit("search " + search_config(dir, "{late_conv_min_bits: 5, late_conv_max_bits: 3}"));
   EXPECT_NE(r.code, 0);
   EXPECT_NE(r.output.find("late_conv_min_bits"), std::string::npos) << r.output;
+  r = cimkit::testing::run_cimkit("search " + search_config(dir, "{episodes: 2}") + " --set data.val_fraction=0");
+  EXPECT_NE(r.code, 0);
+  EXPECT_NE(r.output.find("search.reward_images"), std::string::npos) << r.output;
   r = cimkit::testing::run_cimkit("search " + search_config(dir, "{overrides: {fc9: {weight_min_bits: 2, weight_max_bits: 4}}}"));
   EXPECT_NE(r.code, 0);
   EXPECT_NE(r.output.find("fc9"), std::string::npos) << r.output;
