@@ -58,6 +58,15 @@ int search_job(const JobArgs& args, std::ostream& term) {
   std::string out_dir = !args.out.empty() ? args.out : probe.out;
   if (out_dir.empty()) out_dir = (fs::path("runs") / fs::path(config).stem()).string();
   const fs::path model_path = fs::path(out_dir) / "model.pt";
+  // Checked before anything is trained or written (the driver checks again, with the contents).
+  const fs::path checkpoint = fs::path(out_dir) / "checkpoint.pt";
+  if (args.resume && !fs::exists(checkpoint)) {
+    throw Error(fmt::format("--resume: no search checkpoint at {} (the run folder is '{}')", checkpoint.string(), out_dir));
+  }
+  if (!args.resume && fs::exists(checkpoint)) {
+    throw Error(fmt::format("run folder '{}' holds a search ({}); pass --resume to continue it or --out DIR for a new one",
+                            out_dir, checkpoint.string()));
+  }
   std::vector<std::string> overrides = args.overrides;
   const bool reuse_model = fs::exists(model_path);
   if (reuse_model) {  // the base model of this run folder: trained once, reused on resume

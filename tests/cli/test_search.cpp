@@ -81,6 +81,10 @@ TEST(SearchJob, ConfigErrorsNameTheKey) {
   r = cimkit::testing::run_cimkit("search " + search_config(dir, "{late_conv_min_bits: 5, late_conv_max_bits: 3}"));
   EXPECT_NE(r.code, 0);
   EXPECT_NE(r.output.find("late_conv_min_bits"), std::string::npos) << r.output;
+  r = cimkit::testing::run_cimkit("search " + search_config(dir, "{episodes: 2}") + " --resume");
+  EXPECT_NE(r.code, 0);  // nothing to resume: refused before any training
+  EXPECT_NE(r.output.find("no search checkpoint"), std::string::npos) << r.output;
+  EXPECT_EQ(r.output.find("training the base model"), std::string::npos) << r.output;
   r = cimkit::testing::run_cimkit("search " + search_config(dir, "{episodes: 2}") + " --set data.val_fraction=0");
   EXPECT_NE(r.code, 0);
   EXPECT_NE(r.output.find("search.reward_images"), std::string::npos) << r.output;
