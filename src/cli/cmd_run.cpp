@@ -27,7 +27,17 @@ void add_search(CLI::App& app, Action& action) {
   cmd->add_option("--set", a->overrides, "Override a config key: path.to.key=value (repeatable)");
   cmd->add_flag("--resume", a->resume, "Continue the search from the run folder's checkpoint.pt");
   cmd->add_option("--out", a->out, "Run folder (overrides the config's `out`)");
-  cmd->callback([&action, a] { action = [a] { return search_job(*a, std::cout); }; });
+  auto d = std::make_shared<dist::GroupOptions>();
+  d->world_size = 0;  // unset: the environment's WORLD_SIZE, else 1
+  d->rank = -1;
+  d->master_addr = "";
+  d->master_port = 0;
+  cmd->add_option("--world-size", d->world_size, "Processes evaluating candidates together (env WORLD_SIZE; default 1)");
+  cmd->add_option("--rank", d->rank, "This process's rank, 0 runs the strategy (env RANK)");
+  cmd->add_option("--master-addr", d->master_addr, "Rank 0's address (env MASTER_ADDR; default 127.0.0.1)");
+  cmd->add_option("--master-port", d->master_port, "Rank 0's port (env MASTER_PORT; default 29500)");
+  cmd->add_option("--dist-timeout", d->timeout_s, "Longest wait between processes, in seconds (default 3600)");
+  cmd->callback([&action, a, d] { action = [a, d] { return search_job(*a, *d, std::cout); }; });
 }
 
 }  // namespace cimkit::cli

@@ -193,6 +193,14 @@ class DdpgStrategy : public Strategy {
     }
   }
 
+  // Warm-up proposals draw uniform actions from the stream that reports never touch, so all of
+  // them may be outstanding at once; after the warm-up each proposal needs the actor that the
+  // previous reports trained.
+  int64_t proposable() const override {
+    if (next_id_ < warmup_) return warmup_ - next_id_;
+    return pending_.empty() ? 1 : 0;
+  }
+
   Candidate best_guess() override {
     torch::NoGradGuard no_grad;
     std::vector<double> actions;

@@ -2,9 +2,12 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <chrono>
 #include <filesystem>
+#include <map>
 
+#include "core/config_tree.hpp"
 #include "core/error.hpp"
 #include "core/files.hpp"
 #include "train/archive.hpp"
@@ -20,6 +23,44 @@ constexpr const char* kFormat = "cimkit-search-v1";
 std::string bits_text(const std::vector<int>& bits) {
   std::string s;
   for (size_t i = 0; i < bits.size(); ++i) s += (i ? " " : "") + std::to_string(bits[i]);
+  return s;
+}
+
+// key.path=value for every scalar of a YAML text (the fingerprint), sequences as [a, b].
+void flatten(const ConfigNode& n, const std::string& path, std::map<std::string, std::string>& out) {
+  if (n.is_map()) {
+    for (const auto& [k, v] : n.items()) flatten(v, path.empty() ? k : path + "." + k, out);
+  } else if (n.is_seq()) {
+    std::string s = "[";
+    for (size_t i = 0; i < n.elements().size(); ++i) s += (i ? ", " : "") + to_yaml(n.elements()[i]);
+    out[path] = s + "]";
+  } else {
+    out[path] = n.is_null() ? "~" : n.value();
+  }
+}
+
+// The settings that differ between two fingerprints, at most `most` of them: "key: a -> b; ...".
+std::string fingerprint_difference(const std::string& was, const std::string& now, size_t most = 6) {
+  std::map<std::string, std::string> a, b;
+  try {
+    flatten(load_yaml_string(was, "<checkpoint>"), "", a);
+    flatten(load_yaml_string(now, "<run>"), "", b);
+  } catch (const std::exception&) {
+    return "the settings differ";
+  }
+  std::vector<std::string> diffs;
+  for (const auto& [k, v] : a) {
+    auto it = b.find(k);
+    if (it == b.end()) diffs.push_back(fmt::format("{}: {} -> (absent)", k, v));
+    else if (it->second != v) diffs.push_back(fmt::format("{}: {} -> {}", k, v, it->second));
+  }
+  for (const auto& [k, v] : b) {
+    if (!a.count(k)) diffs.push_back(fmt::format("{}: (absent) -> {}", k, v));
+  }
+  if (diffs.empty()) return "the settings differ";
+  std::string s;
+  for (size_t i = 0; i < std::min(most, diffs.size()); ++i) s += (i ? "; " : "") + diffs[i];
+  if (diffs.size() > most) s += fmt::format("; and {} more", diffs.size() - most);
   return s;
 }
 
@@ -62,6 +103,7 @@ std::string records_csv(const std::vector<ordered_json>& records) {
 Driver::Driver(std::shared_ptr<Strategy> strategy, SearchSpace space, DriverOptions options)
     : strategy_(std::move(strategy)), space_(std::move(space)), opt_(std::move(options)) {
   opt_.budget.check("search.budget");
+  if (opt_.parallel < 1) throw Error(fmt::format("search: parallel width {} must be >= 1", opt_.parallel));
   space_.check("search.layers");
   if (opt_.out.empty()) throw Error("search: no output folder");
 }
@@ -88,9 +130,9 @@ SearchLog Driver::load() {
   train::check_format(a, path, kFormat);
   const std::string fp = train::read_string(a, "fingerprint", path);
   if (fp != opt_.fingerprint) {
-    throw DataError(path, fmt::format("it was written by another search (its settings: {}; this run's: {}); "
+    throw DataError(path, fmt::format("it was written by another search (checkpoint -> this run: {}); "
                                       "resume with the same config or use another --out",
-                                      fp, opt_.fingerprint));
+                                      fingerprint_difference(fp, opt_.fingerprint)));
   }
   if (train::read_int(a, "seed", path) != static_cast<int64_t>(opt_.seed)) {
     throw DataError(path, "it was written with another seed; resume with the same seed or use another --out");
@@ -117,6 +159,14 @@ SearchLog Driver::load() {
 }
 
 SearchLog Driver::run(const Evaluate& evaluate) {
+  return run(EvaluateBatch([&](const std::vector<Candidate>& round) {
+    std::vector<Evaluation> out;
+    for (const Candidate& c : round) out.push_back(evaluate(c));
+    return out;
+  }));
+}
+
+SearchLog Driver::run(const EvaluateBatch& evaluate) {
   fs::create_directories(opt_.out);
   strategy_->start(space_, opt_.seed);
   SearchLog log;
@@ -135,7 +185,8 @@ SearchLog Driver::run(const Evaluate& evaluate) {
     return before + std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   };
   while (true) {
-    if (static_cast<int64_t>(log.records.size()) >= opt_.budget.episodes) {
+    const int64_t left = opt_.budget.episodes - static_cast<int64_t>(log.records.size());
+    if (left <= 0) {
       log.stopped_by = "episodes";
       break;
     }
@@ -143,19 +194,30 @@ SearchLog Driver::run(const Evaluate& evaluate) {
       log.stopped_by = "wall time";
       break;
     }
-    const Candidate c = strategy_->propose();
-    Evaluation e = evaluate(c);
-    strategy_->report(c, e.reward);
-    ordered_json r = ordered_json::object();
-    r["episode"] = static_cast<int64_t>(log.records.size());
-    r["candidate"] = c.id;
-    r["weight_bits"] = bits_text(c.weight_bits);
-    r["act_bits"] = bits_text(c.act_bits);
-    r["reward"] = e.reward;
-    for (const auto& [k, v] : e.record.items()) r[k] = v;
-    log.records.push_back(r);
-    if (log.best < 0 || e.reward > log.records[log.best]["reward"].get<double>()) {
-      log.best = static_cast<int64_t>(log.records.size()) - 1;
+    std::vector<Candidate> round;
+    while (static_cast<int64_t>(round.size()) < std::min(left, opt_.parallel) && strategy_->proposable() > 0) {
+      round.push_back(strategy_->propose());
+    }
+    if (round.empty()) throw Error("search: the strategy proposes nothing with no candidate outstanding");
+    std::vector<Evaluation> results = evaluate(round);
+    if (results.size() != round.size()) {
+      throw Error(fmt::format("search: {} candidates evaluated, {} expected", results.size(), round.size()));
+    }
+    for (size_t i = 0; i < round.size(); ++i) {
+      const Candidate& c = round[i];
+      const Evaluation& e = results[i];
+      strategy_->report(c, e.reward);
+      ordered_json r = ordered_json::object();
+      r["episode"] = static_cast<int64_t>(log.records.size());
+      r["candidate"] = c.id;
+      r["weight_bits"] = bits_text(c.weight_bits);
+      r["act_bits"] = bits_text(c.act_bits);
+      r["reward"] = e.reward;
+      for (const auto& [k, v] : e.record.items()) r[k] = v;
+      log.records.push_back(r);
+      if (log.best < 0 || e.reward > log.records[log.best]["reward"].get<double>()) {
+        log.best = static_cast<int64_t>(log.records.size()) - 1;
+      }
     }
     log.elapsed_s = elapsed();
     write_file_atomic(candidates_path(), records_csv(log.records));

@@ -1,9 +1,11 @@
 // The search driver (issue 13 §1): owns the budget (episodes, wall time), the seed, the log and
-// the checkpoints of a strategy's search. One episode: propose a candidate, evaluate it (a
-// function the caller passes: the pipeline's chip evaluation, or a synthetic reward in tests),
-// report its reward, append its record, write the checkpoint atomically. A run stopped anywhere
-// (even kill -9) and started again with `resume` loses at most the episode in flight and then
-// equals the uninterrupted run for the same seed, record for record.
+// the checkpoints of a strategy's search. One round: propose as many candidates as the parallel
+// width and the strategy allow (Strategy::proposable; one when the search runs in one process),
+// evaluate them (a function the caller passes: the pipeline's chip evaluation, spread over
+// processes or not, or a synthetic reward in tests), report their rewards in order, append their
+// records, write the checkpoint atomically. A run stopped anywhere (even kill -9) and started
+// again with `resume` loses at most the round in flight and then equals the uninterrupted run for
+// the same seed, record for record, whatever the parallel width.
 #pragma once
 #include <nlohmann/json.hpp>
 
@@ -31,12 +33,15 @@ struct Evaluation {
   nlohmann::ordered_json record = nlohmann::ordered_json::object();
 };
 using Evaluate = std::function<Evaluation(const Candidate&)>;
+// A round's candidates, evaluated (in parallel or not); one Evaluation per candidate, in order.
+using EvaluateBatch = std::function<std::vector<Evaluation>(const std::vector<Candidate>&)>;
 
 struct DriverOptions {
   std::string out;          // folder: checkpoint.pt, candidates.csv
   Budget budget;
   uint64_t seed = 0;
   bool resume = false;      // continue from out/checkpoint.pt (Error when there is none)
+  int64_t parallel = 1;     // most candidates per round (the evaluating processes); >= 1
   // What must match between a checkpoint and the run that resumes it (the strategy and its
   // parameters, the space, the evaluation's settings): a resumed run with another fingerprint is
   // refused, naming both.
@@ -56,6 +61,7 @@ class Driver {
  public:
   Driver(std::shared_ptr<Strategy> strategy, SearchSpace space, DriverOptions options);
   // Runs until the budget is spent; the log so far (with what a resumed part loaded).
+  SearchLog run(const EvaluateBatch& evaluate);
   SearchLog run(const Evaluate& evaluate);
   std::string checkpoint_path() const;
   std::string candidates_path() const;

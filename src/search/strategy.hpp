@@ -29,6 +29,11 @@ class Strategy {
   virtual Candidate propose() = 0;
   // The reward of a proposed candidate (higher is better). Error for an unknown or repeated id.
   virtual void report(const Candidate& candidate, double reward) = 0;
+  // How many more candidates may be proposed now, before any outstanding one is reported, with
+  // the search still equal to its one-at-a-time run (propose, report, propose, ...): the parallel
+  // width the driver may use. At least 1 when nothing is outstanding; 0 when the next proposal
+  // needs the outstanding rewards (a learning agent after its warm-up).
+  virtual int64_t proposable() const = 0;
   // The strategy's own best guess now, without exploration (the same as propose() for
   // strategies that do not learn). Does not change the state.
   virtual Candidate best_guess() = 0;

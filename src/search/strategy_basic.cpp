@@ -3,6 +3,8 @@
 // evaluated by the same code as the searches).
 #include <fmt/format.h>
 
+#include <limits>
+
 #include <set>
 
 #include "core/error.hpp"
@@ -55,6 +57,8 @@ class RandomStrategy : public Strategy {
     return candidate_from_actions(space_, std::vector<double>(u.data_ptr<double>(), u.data_ptr<double>() + n), ids_.next());
   }
   void report(const Candidate& c, double) override { ids_.settle(c, "strategy random"); }
+  // Draws never depend on rewards.
+  int64_t proposable() const override { return std::numeric_limits<int32_t>::max(); }
   Candidate best_guess() override {
     return candidate_from_actions(space_, std::vector<double>(space_.steps().size(), 0.5), -1);
   }
@@ -95,6 +99,7 @@ class FixedStrategy : public Strategy {
     return c;
   }
   void report(const Candidate& c, double) override { ids_.settle(c, "strategy fixed"); }
+  int64_t proposable() const override { return std::numeric_limits<int32_t>::max(); }
   Candidate best_guess() override {
     Candidate c;
     for (const LayerSpace& l : space_.layers) {

@@ -1,10 +1,17 @@
 // `cimkit search`: a small search end to end (an MLP on 512 images, 3 episodes), resumed with a
-// larger budget, and its configuration errors.
+// larger budget, its configuration errors, and the same search on two processes over loopback.
 #include <gtest/gtest.h>
+#include <fmt/format.h>
 #include <nlohmann/json.hpp>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
+#include <future>
 #include <sstream>
 
 #include "data/dataset.hpp"
@@ -21,9 +28,9 @@ std::string read(const std::string& path) {
   return s.str();
 }
 
-std::string search_config(const std::string& dir, const std::string& search) {
+std::string search_config(const std::string& dir, const std::string& search, int threads = 2) {
   const std::string path = dir + "/search.yaml";
-  std::ofstream(path) << "seed: 3\nthreads: 2\nout: " << dir << "/run\n"
+  std::ofstream(path) << "seed: 3\nthreads: " << threads << "\nout: " << dir << "/run\n"
                       << "chip: {preset: default}\n"
                       << "model: {name: mlp, width: 0.5, weight_bits: 8, act_bits: 8, adc_bits: 8, first_last_bits: 8}\n"
                       << "data: {name: fashion_mnist, train_limit: 512, test_limit: 128, val_fraction: 0.25}\n"
@@ -32,6 +39,51 @@ std::string search_config(const std::string& dir, const std::string& search) {
                       << "arch: {preset: thermal_quant}\n"
                       << "search: " << search << "\n";
   return path;
+}
+
+// A port on the loopback address that was free a moment ago.
+int free_port() {
+  const int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  a.sin_port = 0;
+  bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
+  socklen_t n = sizeof a;
+  getsockname(fd, reinterpret_cast<sockaddr*>(&a), &n);
+  close(fd);
+  return ntohs(a.sin_port);
+}
+
+// candidates.csv without its evaluation-time column.
+std::vector<std::string> log_without_times(const std::string& path) {
+  std::vector<std::string> rows;
+  std::istringstream in(read(path));
+  std::string line;
+  size_t col = std::string::npos;
+  while (std::getline(in, line)) {
+    std::vector<std::string> cells;
+    std::istringstream l(line);
+    for (std::string c; std::getline(l, c, ',');) cells.push_back(c);
+    if (col == std::string::npos) col = std::find(cells.begin(), cells.end(), "eval_s") - cells.begin();
+    if (col < cells.size()) cells.erase(cells.begin() + col);
+    std::string row;
+    for (const auto& c : cells) row += c + ",";
+    rows.push_back(row);
+  }
+  return rows;
+}
+
+// Rank 0 and rank 1 of a two-process search started together; {rank 0's run, rank 1's run}.
+std::pair<cimkit::testing::CliRun, cimkit::testing::CliRun> two_ranks(const std::string& cfg, const std::string& out,
+                                                                       const std::string& rank1_extra = "") {
+  const std::string common = fmt::format(" --world-size 2 --master-addr 127.0.0.1 --master-port {} --dist-timeout 120",
+                                         free_port());
+  auto rank1 = std::async(std::launch::async, [&] {
+    return cimkit::testing::run_cimkit("search " + cfg + common + " --rank 1" + rank1_extra);
+  });
+  auto rank0 = cimkit::testing::run_cimkit("search " + cfg + " --out " + out + common + " --rank 0");
+  return {rank0, rank1.get()};
 }
 
 }  // namespace
@@ -68,6 +120,7 @@ TEST(SearchJob, SearchesResumesAndReportsAgainstFixed8Bit) {
   r = cimkit::testing::run_cimkit("search " + cfg + " --resume --set search.strategy.impl=fixed --set search.episodes=5");
   EXPECT_NE(r.code, 0);
   EXPECT_NE(r.output.find("another search"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("search.strategy.impl: random -> fixed"), std::string::npos) << r.output;
 }
 
 TEST(SearchJob, ConfigErrorsNameTheKey) {
@@ -91,4 +144,31 @@ TEST(SearchJob, ConfigErrorsNameTheKey) {
   r = cimkit::testing::run_cimkit("search " + search_config(dir, "{overrides: {fc9: {weight_min_bits: 2, weight_max_bits: 4}}}"));
   EXPECT_NE(r.code, 0);
   EXPECT_NE(r.output.find("fc9"), std::string::npos) << r.output;
+}
+
+// issue 13 §6: rank 0 runs the strategy, both ranks evaluate (DDPG's warm-up in parallel), and the
+// log equals the one-process run's; a rank with another config is refused by name.
+TEST(SearchJob, TwoProcessesOnLoopbackEqualOneProcess) {
+  if (!fs::exists(cimkit::data::default_data_dir("fashion_mnist"))) GTEST_SKIP() << "no dataset-fashion-mnist";
+  const std::string dir = cimkit::testing::cli_tmp_dir("search_two_ranks");
+  const std::string cfg = search_config(
+      dir, "{strategy: {impl: ddpg, warmup_episodes: 3, hidden1: 32, hidden2: 16, batch_size: 4}, episodes: 5, finalists: 1}",
+      /*threads=*/1);
+  auto one = cimkit::testing::run_cimkit("search " + cfg + " --out " + dir + "/one");
+  ASSERT_EQ(one.code, 0) << one.output;
+  auto [r0, r1] = two_ranks(cfg, dir + "/two");
+  ASSERT_EQ(r0.code, 0) << r0.output << "\n--- rank 1:\n" << r1.output;
+  ASSERT_EQ(r1.code, 0) << r1.output;
+  EXPECT_NE(r0.output.find("2 processes"), std::string::npos) << r0.output;
+  EXPECT_NE(r1.output.find("rank 1 of 2 ready"), std::string::npos) << r1.output;
+  const auto a = log_without_times(dir + "/one/candidates.csv");
+  const auto b = log_without_times(dir + "/two/candidates.csv");
+  ASSERT_EQ(a.size(), 6u);  // the header and 5 episodes
+  EXPECT_EQ(a, b);
+  EXPECT_FALSE(fs::exists(dir + "/run"));  // rank 1 wrote nothing to its own out
+
+  auto [e0, e1] = two_ranks(cfg, dir + "/three", " --set search.reward_lambda=0.2");
+  EXPECT_NE(e0.code, 0);
+  EXPECT_NE(e1.code, 0);
+  EXPECT_NE(e0.output.find("rank 1 is not ready: its config differs from rank 0's"), std::string::npos) << e0.output;
 }

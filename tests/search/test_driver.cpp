@@ -123,3 +123,30 @@ TEST(SearchDriver, BudgetsAndBadRunsAreClearErrors) {
   EXPECT_EQ(log.stopped_by, "wall time");
   EXPECT_LT(log.records.size(), 2u);
 }
+
+// Rounds of several candidates (the distributed evaluation's width) give the one-at-a-time log:
+// DDPG's warm-up goes out in one round, its learning episodes one by one; random always in full
+// rounds.
+TEST(SearchDriver, ParallelRoundsEqualTheOneAtATimeRun) {
+  for (const std::string impl : {"ddpg", "random"}) {
+    auto make = [&] {
+      return impl == "ddpg" ? ddpg() : make_strategy(load_yaml_string("{impl: random}", "s.yaml"), "search.strategy").object;
+    };
+    const fs::path dir = cimkit::testing::fresh_dir("test_search", "driver_parallel_" + impl);
+    SearchLog one = Driver(make(), space(), options(dir / "one", 9)).run(synthetic);
+    DriverOptions o = options(dir / "four", 9);
+    o.parallel = 4;
+    std::vector<size_t> rounds;
+    SearchLog four = Driver(make(), space(), o).run(EvaluateBatch([&](const std::vector<Candidate>& round) {
+      rounds.push_back(round.size());
+      std::vector<Evaluation> out;
+      for (const auto& c : round) out.push_back(synthetic(c));
+      return out;
+    }));
+    ASSERT_EQ(one.records.size(), four.records.size()) << impl;
+    for (size_t i = 0; i < one.records.size(); ++i) EXPECT_EQ(one.records[i], four.records[i]) << impl << " episode " << i;
+    const std::vector<size_t> expected =
+        impl == "ddpg" ? std::vector<size_t>{3, 1, 1, 1, 1, 1, 1} : std::vector<size_t>{4, 4, 1};
+    EXPECT_EQ(rounds, expected) << impl;
+  }
+}
