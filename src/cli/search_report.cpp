@@ -10,6 +10,7 @@
 
 #include "cli/search_plots.hpp"
 #include "core/files.hpp"
+#include "search/plateau.hpp"
 
 namespace cimkit::cli {
 namespace fs = std::filesystem;
@@ -59,6 +60,8 @@ SearchReport report_search(SearchSetup& s, const search::SearchLog& log, const s
   summary << fmt::format("bit-exact re-evaluation on the {} test images (float model {:.2f} %):\n", s.jd->test_size(),
                          origin_test)
           << line("fixed 8-bit", ref);
+  std::vector<std::string> box_names{"fixed 8-bit"};
+  std::vector<ordered_json> box_records{ref.record};
   for (int64_t k = 0; k < std::min<int64_t>(s.ss.finalists, static_cast<int64_t>(order.size())); ++k) {
     const ordered_json& rec = log.records[order[k]];
     search::Candidate c;
@@ -66,12 +69,33 @@ SearchReport report_search(SearchSetup& s, const search::SearchLog& log, const s
     c.act_bits = parse_bits(rec["refined_act_bits"].get<std::string>());
     const search::Evaluation e = evaluate_exact(c);
     summary << line(fmt::format("#{} (ep {})", k + 1, rec["episode"].get<int64_t>()), e);
+    if (k == 0) {  // the best against fixed 8-bit, as paper 000 reports it
+      const auto& a = e.record;
+      const auto& b = ref.record;
+      summary << fmt::format("  #1 against fixed 8-bit: accuracy with heat {:+.2f} pt, energy x{:.3f}, TOPS/W x{:.3f}, "
+                             "crossbars {} vs {}, peak {:+.2f} K, hottest array {:+.2f} K\n",
+                             a["acc_heat_pct"].get<double>() - b["acc_heat_pct"].get<double>(),
+                             a["energy_j"].get<double>() / b["energy_j"].get<double>(),
+                             a["tops_per_w"].get<double>() / b["tops_per_w"].get<double>(), a["crossbars"].get<int64_t>(),
+                             b["crossbars"].get<int64_t>(), a["peak_k"].get<double>() - b["peak_k"].get<double>(),
+                             a["array_t_max_k"].get<double>() - b["array_t_max_k"].get<double>());
+    }
+    box_names.push_back(fmt::format("#{}", k + 1));
+    box_records.push_back(e.record);
     ordered_json f = ordered_json::object();
     f["episode"] = rec["episode"];
     f["inner_loop"] = rec;
     f["bit_exact"] = e.record;
     f["bit_exact"]["reward"] = e.reward;
     finalists.push_back(f);
+  }
+  std::vector<double> rewards;
+  for (const auto& r : log.records) rewards.push_back(r["reward"].get<double>());
+  const search::Plateau plateau = search::find_plateau(rewards);
+  if (plateau.episode >= 0) {
+    summary << fmt::format("the moving average of the reward ({} episodes) settles within {:.0f} % of its range from "
+                           "episode {} on (final {:+.4f})\n",
+                           plateau.window, 100.0 * plateau.tolerance, plateau.episode, plateau.final_average);
   }
   ordered_json stats = ordered_json::object();
   stats["config"] = s.config;
@@ -84,6 +108,8 @@ SearchReport report_search(SearchSetup& s, const search::SearchLog& log, const s
   stats["stopped_by"] = log.stopped_by;
   stats["elapsed_s"] = log.elapsed_s;
   stats["best_episode"] = log.best;
+  stats["plateau"] = {{"episode", plateau.episode}, {"window", plateau.window}, {"tolerance", plateau.tolerance},
+                      {"final_moving_average", plateau.episode >= 0 ? plateau.final_average : 0.0}};
   stats["fixed_8bit_bit_exact"] = ref.record;
   stats["fixed_8bit_bit_exact"]["reward"] = ref.reward;
   stats["finalists"] = finalists;
@@ -92,8 +118,9 @@ SearchReport report_search(SearchSetup& s, const search::SearchLog& log, const s
   std::vector<std::string> layer_names;
   for (const auto& l : s.space.layers) layer_names.push_back(l.name);
   const auto plots = write_search_plots((fs::path(out_dir) / "plots").string(), log.records, log.best, layer_names);
+  write_temperature_boxes((fs::path(out_dir) / "plots" / "temperature_boxes.png").string(), box_names, box_records);
   write_file_atomic((fs::path(out_dir) / "summary.txt").string(), summary.str());
-  return {summary.str(), plots.size()};
+  return {summary.str(), plots.size() + 1};
 }
 
 }  // namespace cimkit::cli

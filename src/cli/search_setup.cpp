@@ -71,6 +71,13 @@ void prepare_evaluation(SearchSetup& s) {
   s.co.refine_fraction = s.ss.refine_fraction;
   s.co.reward = s.ss.reward;
   s.co.reward.origin_accuracy_pct = s.origin_pct;
+  if (s.ss.finetune_steps > 0) {
+    pipeline::FinetuneOptions fo;
+    fo.steps = s.ss.finetune_steps;
+    fo.lr = s.ss.finetune_lr;
+    s.finetune = std::make_unique<pipeline::Finetuner>(s.jm.net, s.jd->train, fo);
+    s.co.finetune = s.finetune.get();
+  }
 }
 
 }  // namespace cimkit::cli

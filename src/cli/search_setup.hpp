@@ -31,6 +31,7 @@ struct SearchSetup {
   std::optional<data::DataLoader> reward_data;     // the reward's images
   std::unique_ptr<pipeline::ChipEvaluator> ev;      // on reward_data
   search::SearchSpace space;
+  std::unique_ptr<pipeline::Finetuner> finetune;   // search.finetune_steps > 0
   pipeline::CandidateEvalOptions co;                // origin: the float model on reward_data
   double origin_pct = 0.0;
 };

@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+#include <cmath>
 #include <numeric>
 
 #include "core/error.hpp"
@@ -80,8 +82,11 @@ const search::RewardTerms& CandidateEvaluator::reference() {
 search::Evaluation CandidateEvaluator::operator()(const search::Candidate& c) {
   const search::RewardTerms& ref = reference();
   const std::vector<nn::Precision> p = refined_precisions(c);
+  const bool tune = opt_.finetune && opt_.finetune->options().steps > 0;
+  const double tune_loss = tune ? opt_.finetune->tune() : 0.0;
   const Evaluation e = ev_.evaluate({p, nullptr, opt_.fidelity});
-  const search::RewardTerms t = terms_of(e);
+  const search::RewardTerms t = terms_of(e);  // the fine-tuned weights' '1' bits
+  if (tune) opt_.finetune->restore();
   search::Evaluation out;
   out.reward = search::reward(t, ref, opt_.reward);
   std::string wb, ab;
@@ -93,6 +98,7 @@ search::Evaluation CandidateEvaluator::operator()(const search::Candidate& c) {
   r["refined_weight_bits"] = wb;
   r["refined_act_bits"] = ab;
   r["fidelity"] = to_string(opt_.fidelity);
+  if (tune) r["finetune_loss"] = tune_loss;
   r["digital_acc_pct"] = 100.0 * e.chip.digital_accuracy;
   r["acc_pct"] = 100.0 * e.chip.analog_mean;
   r["acc_heat_pct"] = t.accuracy_pct;
@@ -103,6 +109,17 @@ search::Evaluation CandidateEvaluator::operator()(const search::Candidate& c) {
   r["peak_k"] = e.thermal->steady.stats.peak_k;
   r["mean_k"] = e.thermal->steady.stats.mean_k;
   r["std_k"] = e.thermal->steady.stats.std_k;
+  // The arrays' temperature distribution (paper 000 Fig. 8e): quantiles over every array of every
+  // layer, each at the mean temperature of its slot (the temperature it is read at).
+  std::vector<double> arrays;
+  for (const auto& layer : e.thermal->array_temperature_k) arrays.insert(arrays.end(), layer.begin(), layer.end());
+  std::sort(arrays.begin(), arrays.end());
+  for (const auto& [key, q] : {std::pair{"array_t_min_k", 0.0}, {"array_t_p25_k", 0.25}, {"array_t_median_k", 0.5},
+                               {"array_t_p75_k", 0.75}, {"array_t_max_k", 1.0}}) {
+    const double pos = q * static_cast<double>(arrays.size() - 1);
+    const size_t lo = static_cast<size_t>(std::floor(pos)), hi = std::min(lo + 1, arrays.size() - 1);
+    r[key] = arrays[lo] + (pos - static_cast<double>(lo)) * (arrays[hi] - arrays[lo]);
+  }
   std::string dt;
   for (size_t l = 0; l < t.delta_t_k.size(); ++l) dt += (l ? " " : "") + fmt::format("{:.4f}", t.delta_t_k[l]);
   r["delta_t_k_per_layer"] = dt;

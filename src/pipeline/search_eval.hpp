@@ -1,7 +1,7 @@
 // The candidate evaluation of a precision search (issue 13 §2; paper 000 §III.C): a candidate's
 // per-layer bits applied to the trained network by the ChipEvaluator (paper 000 eq. 1, with the
 // evaluator's quantiser-step rule), the post-search refinement of its weight bit planes
-// (§III.C.3), then the evaluation on the chip, with the heat of the candidate's own power map,
+// (§III.C.3), optionally HAQ's short fine-tune at those bits, then the evaluation on the chip, with the heat of the candidate's own power map,
 // at the search's fidelity rung; the reward of eq. 7–8 against the fixed 8-bit reference, and
 // the record the driver logs (candidates.csv).
 #pragma once
@@ -10,6 +10,7 @@
 
 #include "pipeline/chip_eval.hpp"
 #include "pipeline/evaluator.hpp"
+#include "pipeline/search_finetune.hpp"
 #include "search/driver.hpp"
 #include "search/reward.hpp"
 
@@ -21,6 +22,7 @@ struct CandidateEvalOptions {
   double refine_fraction = 0.05;        // a bit plane with fewer '1's than this goes (paper: 5 %)
   int reference_bits = 8;               // the fixed-width reference of the normalised reward
   search::RewardOptions reward;         // origin_accuracy_pct: set by the caller (the float model)
+  Finetuner* finetune = nullptr;        // HAQ's short fine-tune per candidate (none: not owned)
 };
 
 class CandidateEvaluator {

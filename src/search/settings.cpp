@@ -25,6 +25,13 @@ Schema SearchSettings::schema() {
   s.real("refine_fraction", "A bit plane with fewer '1's than this fraction of the weights is dropped (paper 000: 5 %)")
       .range(0, 0.999)
       .def(0.05);
+  s.integer("finetune_steps",
+            "HAQ's short fine-tune of each candidate at its bits: SGD steps on the first training batches (0: none)")
+      .range(0, 100000000)
+      .def(int64_t{0});
+  s.real("finetune_lr", "Learning rate of that fine-tune (HAQ: SGD 0.001, momentum 0.9, weight decay 4e-5)")
+      .above(0)
+      .def(1e-3);
   s.choice("reward_form", {"normalised", "literal"},
            "Paper 000 eq. 7-8 as printed (literal: '1' bits plus kelvins) or each term relative to the fixed "
            "8-bit model (normalised; docs/architecture.md, Search strategies)")
@@ -59,6 +66,8 @@ SearchSettings SearchSettings::from_config(const ConfigNode& section, const std:
   s.reward_images = p.get_string("reward_images");
   s.validation_limit = p.get_int("validation_limit");
   s.refine_fraction = p.get_real("refine_fraction");
+  s.finetune_steps = p.get_int("finetune_steps");
+  s.finetune_lr = p.get_real("finetune_lr");
   s.reward.form = parse_reward_form(p.get_string("reward_form"), path + ".reward_form");
   s.reward.lambda = p.get_real("reward_lambda");
   auto range = [&](const char* lo, const char* hi, const std::string& key) {

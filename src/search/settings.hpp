@@ -21,6 +21,8 @@ struct SearchSettings {
   std::string reward_images = "validation";  // "validation" | "test": what the reward's accuracy reads
   int64_t validation_limit = 1000;           // validation images per evaluation (0: all)
   double refine_fraction = 0.05;
+  int64_t finetune_steps = 0;   // HAQ's short fine-tune per candidate, in training batches (0: none)
+  double finetune_lr = 1e-3;
   RewardOptions reward;         // origin accuracy: set by the job
   LayerRules rules;
   ConfigNode resolved;          // every key with its value (resolved_config.yaml)

@@ -95,7 +95,8 @@ TEST(SearchJob, SearchesResumesAndReportsAgainstFixed8Bit) {
   auto r = cimkit::testing::run_cimkit("search " + cfg);
   ASSERT_EQ(r.code, 0) << r.output;
   for (const char* f : {"summary.txt", "stats.json", "candidates.csv", "checkpoint.pt", "model.pt", "resolved_config.yaml",
-                        "plots/search_progress.png", "plots/bits_per_layer.png", "plots/bits_vs_accuracy.png"}) {
+                        "plots/search_progress.png", "plots/bits_per_layer.png", "plots/bits_vs_accuracy.png",
+                        "plots/temperature_boxes.png"}) {
     EXPECT_TRUE(fs::exists(dir + "/run/" + f)) << f;
   }
   EXPECT_NE(r.output.find("fixed 8-bit"), std::string::npos) << r.output;

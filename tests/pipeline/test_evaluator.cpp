@@ -357,5 +357,42 @@ TEST(CandidateEvaluator, RewardsAgainstTheFixedReference) {
   EXPECT_THROW(CandidateEvaluator(ev_cold, space, co), Error);
 }
 
+// HAQ's short fine-tune per candidate: the record carries its loss, the same candidate gives the
+// same record twice (fixed batches), and the base weights come back after each candidate.
+TEST(CandidateEvaluator, FineTunesEachCandidateFromTheBaseModel) {
+  Fixture f;
+  const EvaluatorOptions opt = priced_and_heated(f);
+  ChipEvaluator ev(f.net, f.ctx, synthetic_test(32), "three", {1, 8, 8}, opt);
+  const search::SearchSpace space = search::space_from_shape(ev.shape(), search::LayerRules{}, "search.layers");
+  FinetuneOptions fo;
+  fo.steps = 3;
+  fo.lr = 0.05;
+  Finetuner tuner(f.net, data::DataLoader(synthetic_test(48).dataset(), 16, /*shuffle=*/true, 5), fo);
+  CandidateEvalOptions co;
+  co.reward.origin_accuracy_pct = 50.0;
+  co.finetune = &tuner;
+  CandidateEvaluator ce(ev, space, co);
+  search::Candidate c;
+  c.weight_bits = {5, 3, 6};
+  c.act_bits = {6, 6, 8};
+  ce.reference();
+  ce.refined_precisions(c);  // the candidate's bits and quantiser steps, before any fine-tune
+  std::vector<torch::Tensor> base;
+  for (const auto& p : f.net->parameters()) base.push_back(p.detach().clone());
+  const search::Evaluation a = ce(c);
+  ASSERT_TRUE(a.record.contains("finetune_loss"));
+  EXPECT_GT(a.record["finetune_loss"].get<double>(), 0.0);
+  const auto params = f.net->parameters();
+  for (size_t i = 0; i < base.size(); ++i) EXPECT_TRUE(torch::equal(params[i], base[i])) << "parameter " << i;
+  const search::Evaluation b = ce(c);
+  EXPECT_EQ(a.record["finetune_loss"], b.record["finetune_loss"]);
+  EXPECT_EQ(a.record["acc_heat_pct"], b.record["acc_heat_pct"]);
+  EXPECT_EQ(a.reward, b.reward);
+  // The fine-tune changed what was evaluated: the '1' bits differ from the untuned candidate's.
+  co.finetune = nullptr;
+  CandidateEvaluator plain(ev, space, co);
+  EXPECT_NE(plain(c).record["ones"], a.record["ones"]);
+}
+
 }  // namespace
 }  // namespace cimkit::pipeline

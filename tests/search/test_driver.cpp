@@ -9,6 +9,7 @@
 #include "core/config_tree.hpp"
 #include "core/error.hpp"
 #include "search/driver.hpp"
+#include "search/plateau.hpp"
 #include "support/scratch.hpp"
 
 using namespace cimkit;
@@ -149,4 +150,21 @@ TEST(SearchDriver, ParallelRoundsEqualTheOneAtATimeRun) {
         impl == "ddpg" ? std::vector<size_t>{3, 1, 1, 1, 1, 1, 1} : std::vector<size_t>{4, 4, 1};
     EXPECT_EQ(rounds, expected) << impl;
   }
+}
+
+// The plateau of a reward curve: a ramp that levels off at episode 50 (window 10, tolerance
+// 10 %: the moving average enters the band within the window before it).
+TEST(SearchPlateau, FindsWhereTheMovingAverageSettles) {
+  std::vector<double> r;
+  for (int k = 0; k < 120; ++k) r.push_back(k < 50 ? k / 50.0 : 1.0);
+  const Plateau p = find_plateau(r, 10, 0.1);
+  EXPECT_NEAR(p.final_average, 1.0, 1e-12);
+  // The moving average at k (k <= 59) is (mean of k-9..k clipped at 50)/50; within 0.1 of 1 from
+  // k = 50 on (average of 41..50 -> 0.918 + ... ), never before 45.
+  EXPECT_GE(p.episode, 45);
+  EXPECT_LE(p.episode, 55);
+  for (int64_t k = p.episode; k < 120; ++k) EXPECT_LE(std::abs(p.moving[k] - 1.0), 0.1 * (1.0 - p.moving[9]) + 1e-12);
+  EXPECT_EQ(find_plateau(std::vector<double>(5, 1.0), 10).episode, -1);  // shorter than the window
+  const Plateau flat = find_plateau(std::vector<double>(30, 2.0), 10);
+  EXPECT_EQ(flat.episode, 9);  // settled from the first full window
 }
