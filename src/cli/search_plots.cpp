@@ -103,7 +103,7 @@ std::vector<std::string> write_search_plots(const std::string& dir, const std::v
 void write_temperature_boxes(const std::string& path, const std::vector<std::string>& names,
                              const std::vector<nlohmann::ordered_json>& records) {
   const double nan = std::numeric_limits<double>::quiet_NaN();
-  LineChart boxes = chart("Temperature of the arrays (box: 25-75 %, line: median, whiskers: min-max)", "model",
+  LineChart boxes = chart("Array temperatures (box 25-75 %, median, min-max)", "model",
                           "array temperature (K)", 800, 500, {});
   std::string axis;
   double lo = std::numeric_limits<double>::infinity(), hi = -lo;
