@@ -70,10 +70,15 @@ SearchSettings SearchSettings::from_config(const ConfigNode& section, const std:
   s.finetune_lr = p.get_real("finetune_lr");
   s.reward.form = parse_reward_form(p.get_string("reward_form"), path + ".reward_form");
   s.reward.lambda = p.get_real("reward_lambda");
-  auto range = [&](const char* lo, const char* hi, const std::string& key) {
-    BitRange r{static_cast<int>(p.get_int(lo)), static_cast<int>(p.get_int(hi))};
-    r.check(path + "." + key);
-    return r;
+  // A bit range whose minimum exceeds its maximum: a config error at the line of the key given.
+  auto checked = [&](const BitRange& r, const ConfigNode& in, const char* lo, const char* hi, const std::string& at) {
+    if (r.min <= r.max) return r;
+    const ConfigNode* n = in.find(lo) ? in.find(lo) : in.find(hi);
+    throw ConfigError(n ? n->loc() : in.loc(), at + "." + (in.find(lo) ? lo : hi),
+                      fmt::format("{} = {} is above {} = {}; allowed: {} <= {}", lo, r.min, hi, r.max, lo, hi));
+  };
+  auto range = [&](const char* lo, const char* hi, const std::string&) {
+    return checked(BitRange{static_cast<int>(p.get_int(lo)), static_cast<int>(p.get_int(hi))}, sec, lo, hi, path);
   };
   s.rules.early_conv = range("early_conv_min_bits", "early_conv_max_bits", "early_conv_min_bits/early_conv_max_bits");
   s.rules.late_conv = range("late_conv_min_bits", "late_conv_max_bits", "late_conv_min_bits/late_conv_max_bits");
@@ -97,10 +102,9 @@ SearchSettings SearchSettings::from_config(const ConfigNode& section, const std:
         const bool has_lo = o.given(lo), has_hi = o.given(hi);
         if (has_lo != has_hi) throw ConfigError(node.loc(), at, fmt::format("give both {} and {}", lo, hi));
         if (!has_lo) return;
-        BitRange r{static_cast<int>(o.get_int(lo)), static_cast<int>(o.get_int(hi))};
-        r.check(at);
-        into[name] = r;
+        into[name] = checked(BitRange{static_cast<int>(o.get_int(lo)), static_cast<int>(o.get_int(hi))}, node, lo, hi, at);
       };
+      s.rules.override_locs[name] = node.loc();
       pair("weight_min_bits", "weight_max_bits", s.rules.weight_overrides);
       pair("act_min_bits", "act_max_bits", s.rules.act_overrides);
     }

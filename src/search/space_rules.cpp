@@ -18,8 +18,11 @@ SearchSpace space_from_shape(const mapping::NetworkShape& shape, const LayerRule
   for (const auto* overrides : {&rules.weight_overrides, &rules.act_overrides}) {
     for (const auto& [name, range] : *overrides) {
       if (std::find(names.begin(), names.end(), name) == names.end()) {
-        throw Error(fmt::format("{}: no layer '{}' in {}{}; its layers: {}", key, name, shape.name,
-                                did_you_mean_hint(name, names), fmt::join(names, ", ")));
+        const std::string msg = fmt::format("no layer '{}' in {}{}; its layers: {}", name, shape.name,
+                                            did_you_mean_hint(name, names), fmt::join(names, ", "));
+        const auto at = rules.override_locs.find(name);
+        if (at != rules.override_locs.end()) throw ConfigError(at->second, key + ".overrides." + name, msg);
+        throw Error(key + ": " + msg);
       }
     }
   }

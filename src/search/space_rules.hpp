@@ -5,6 +5,7 @@
 #include <map>
 #include <string>
 
+#include "core/error.hpp"
 #include "mapping/network.hpp"
 #include "search/space.hpp"
 
@@ -19,6 +20,7 @@ struct LayerRules {
   int fixed_act = 8;  // activation bits when they are not searched
   // By layer name: a weight or activation range replacing the rule's.
   std::map<std::string, BitRange> weight_overrides, act_overrides;
+  std::map<std::string, SourceLoc> override_locs;  // where each override was given (error messages)
 };
 
 // One LayerSpace per weight layer of `shape`, in order. Error naming `key` for an override of a
