@@ -79,6 +79,8 @@ int search_job(const JobArgs& args, const dist::GroupOptions& dist_flags, std::o
   if (config.empty()) throw Error("cimkit search: give a config (configs/search/thermal_quant.yaml is the example)");
   const dist::GroupOptions go = dist::GroupOptions::resolve(dist_flags);
   if (go.distributed() && go.rank > 0) {
+    term << fmt::format("rank {} of {}: joining rank 0 at {}:{} (waiting up to {:.0f} s)\n", go.rank, go.world_size,
+                        go.master_addr, go.master_port, go.timeout_s);
     dist::ProcessGroup group(go);
     return search_worker(args, group, term);
   }
@@ -133,6 +135,14 @@ int search_job(const JobArgs& args, const dist::GroupOptions& dist_flags, std::o
   dopt.resume = args.resume;
   dopt.fingerprint = search_fingerprint(s->rc);
   dopt.parallel = group ? group->size() : 1;
+  // One line per episode: its bits, accuracy and reward, the best reward so far and an ETA.
+  int64_t done = 0, best_episode = -1;
+  double best_reward = -std::numeric_limits<double>::infinity();
+  dopt.on_resume = [&](const search::SearchLog& earlier) {
+    if (earlier.best < 0) return;
+    best_episode = earlier.best;
+    best_reward = earlier.records[static_cast<size_t>(earlier.best)]["reward"].get<double>();
+  };
   const auto strategy = search::make_strategy(s->ss.strategy, "search.strategy").object;
   search::Driver driver(strategy, s->space, dopt);
   term << fmt::format("search: {} over {} layers, {} episodes at the {} rung (float model {:.2f} %)\n",
@@ -141,9 +151,6 @@ int search_job(const JobArgs& args, const dist::GroupOptions& dist_flags, std::o
   const search::Evaluate local = [&](const search::Candidate& c) { return evaluate(c); };
   std::unique_ptr<search::DistributedEvaluation> spread;
   if (group) spread = std::make_unique<search::DistributedEvaluation>(*group, local);
-  // One line per episode: its bits, accuracy and reward, the best reward so far and an ETA.
-  int64_t done = 0, best_episode = -1;
-  double best_reward = -std::numeric_limits<double>::infinity();
   const auto t0 = std::chrono::steady_clock::now();
   const search::SearchLog log = driver.run(search::EvaluateBatch([&](const std::vector<search::Candidate>& round) {
     std::vector<search::Evaluation> results;

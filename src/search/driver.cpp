@@ -175,6 +175,7 @@ SearchLog Driver::run(const EvaluateBatch& evaluate) {
       throw Error(fmt::format("search: --resume, but {} does not exist (nothing to resume)", checkpoint_path()));
     }
     log = load();
+    if (opt_.on_resume) opt_.on_resume(log);
   } else if (fs::exists(checkpoint_path())) {
     throw Error(fmt::format("search: {} exists from an earlier run; --resume to continue it, or use another --out",
                             checkpoint_path()));

@@ -36,6 +36,8 @@ using Evaluate = std::function<Evaluation(const Candidate&)>;
 // A round's candidates, evaluated (in parallel or not); one Evaluation per candidate, in order.
 using EvaluateBatch = std::function<std::vector<Evaluation>(const std::vector<Candidate>&)>;
 
+struct SearchLog;
+
 struct DriverOptions {
   std::string out;          // folder: checkpoint.pt, candidates.csv
   Budget budget;
@@ -46,6 +48,8 @@ struct DriverOptions {
   // parameters, the space, the evaluation's settings): a resumed run with another fingerprint is
   // refused, naming both.
   std::string fingerprint;
+  // Called once with the log a resumed run loaded (progress displays start from its best).
+  std::function<void(const SearchLog&)> on_resume;
 };
 
 struct SearchLog {
