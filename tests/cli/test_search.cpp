@@ -15,6 +15,7 @@
 #include <sstream>
 
 #include "data/dataset.hpp"
+#include "dist/process_group.hpp"
 #include "run_cimkit.hpp"
 
 namespace fs = std::filesystem;
@@ -152,6 +153,7 @@ TEST(SearchJob, ConfigErrorsNameTheKey) {
 // log equals the one-process run's; a rank with another config is refused by name.
 TEST(SearchJob, TwoProcessesOnLoopbackEqualOneProcess) {
   if (!fs::exists(cimkit::data::default_data_dir("fashion_mnist"))) GTEST_SKIP() << "no dataset-fashion-mnist";
+  if (!cimkit::dist::available()) GTEST_SKIP() << "built without c10d's Gloo (libgloo-dev)";
   const std::string dir = cimkit::testing::cli_tmp_dir("search_two_ranks");
   const std::string cfg = search_config(
       dir, "{strategy: {impl: ddpg, warmup_episodes: 3, hidden1: 32, hidden2: 16, batch_size: 4}, episodes: 5, finalists: 1}",
