@@ -285,10 +285,25 @@ torch::Tensor AnalogLayer::read_codes(const InputCodes& ic, c10::ScalarType out_
   return y.to(out_type);
 }
 
+torch::Tensor AnalogLayer::float_weight(const torch::Tensor& parameter) const {
+  if (!weight_source_) return parameter;
+  if (mode_ != LayerMode::Float) {
+    throw Error(fmt::format("a {} layer with a weight reparametrisation runs in float mode only (it is in {} mode)",
+                            kind(), to_string(mode_)));
+  }
+  torch::Tensor w = weight_source_();
+  if (!w.sizes().equals(parameter.sizes())) {
+    throw ShapeError(fmt::format("weight source: shape [{}], the layer's weight is [{}]", fmt::join(w.sizes(), ", "),
+                                 fmt::join(parameter.sizes(), ", ")));
+  }
+  return w;
+}
+
 torch::Tensor AnalogLayer::matmul_rows(const torch::Tensor& x_rows) {
+  if (weight_source_ && mode_ != LayerMode::Float) float_weight(raw_matrix());  // the error
   switch (mode_) {
     case LayerMode::Float:
-      return torch::matmul(x_rows, raw_matrix().t());
+      return torch::matmul(x_rows, float_weight(raw_matrix()).t());
     case LayerMode::Quantised:
       return torch::matmul(input_quantizer()->forward(x_rows),
                            weight_quantizer()->forward(weight_matrix()).t());

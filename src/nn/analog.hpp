@@ -31,6 +31,8 @@
 #pragma once
 #include <torch/torch.h>
 
+#include <functional>
+
 #include <map>
 #include <memory>
 #include <mutex>
@@ -203,6 +205,14 @@ class AnalogLayer {
   // before any probed read.
   double sqnr_db() const;
 
+  // Training through a reparametrisation of the weight (the bit representation of paper 000's
+  // thermal-aware pretraining and of BSQ, nn/bit_weights.hpp): while set, float mode computes
+  // with source() (a differentiable tensor of the weight parameter's shape) instead of the
+  // parameter. Quantised and analog modes refuse to run with a source: the reparametrisation
+  // quantises, and the chip programs the parameter (write the result back first). Empty: none.
+  void set_weight_source(std::function<torch::Tensor()> source) { weight_source_ = std::move(source); }
+  bool has_weight_source() const { return static_cast<bool>(weight_source_); }
+
   // Weight quantiser and input quantiser.
   virtual Quantizer& weight_quantizer() = 0;
   virtual Quantizer& input_quantizer() = 0;
@@ -247,7 +257,11 @@ class AnalogLayer {
   torch::Tensor to_pixels(const torch::Tensor& x) const;
   torch::Tensor fold_correction();
 
+  // The weight float mode computes with: the source when set, else the parameter (its shape).
+  torch::Tensor float_weight(const torch::Tensor& parameter) const;
+
   LayerMode mode_ = LayerMode::Float;
+  std::function<torch::Tensor()> weight_source_;
   Precision precision_;
   torch::Tensor fold_mean_, fold_std_;  // [C] float32, undefined unless folded
   std::shared_ptr<AnalogContext> ctx_;

@@ -152,9 +152,10 @@ torch::Tensor AnalogConv2dImpl::forward(const torch::Tensor& x) {
   auto conv = [&](const torch::Tensor& in, const torch::Tensor& w) {
     return F::conv2d(in, w, F::Conv2dFuncOptions().bias(bias).stride(o.stride()).padding(pad));
   };
+  if (has_weight_source() && mode_ != LayerMode::Float) float_weight(weight);  // the error
   switch (mode_) {
     case LayerMode::Float:
-      return conv(x, weight);
+      return conv(x, float_weight(weight));
     case LayerMode::Quantised:
       if (fold) {
         return conv(xq->forward(src), wq->forward(weight_matrix()).view_as(weight)) -
