@@ -17,8 +17,12 @@ JobSections parse_job_sections(RunConfig& rc) {
                 parse_params(rc.sections.at("cost"), cost::CostOptions::schema(), "cost"),
                 pipeline::ChipThermalOptions::from_config(rc.sections.at("thermal"), "thermal"),
                 arch_node.is_null() ? cost::Architecture::preset(cost::Architecture::kDefaultPreset)
-                                    : cost::Architecture::from_config(arch_node, "arch")};
+                                    : cost::Architecture::from_config(arch_node, "arch"),
+                {}};
   j.thermal.default_ambient(rc.operating.temperature_k);
+  const Params pre = parse_params(rc.sections.at("pretrain"), pipeline::PretrainOptions::schema(), "pretrain");
+  j.pretrain = pipeline::PretrainOptions::from_params(pre);
+  rc.resolved.set("pretrain", pre.to_node());
   rc.resolved.set("model", j.model.to_node());
   rc.resolved.set("data", j.data.to_node());
   rc.resolved.set("train", j.train.to_node());

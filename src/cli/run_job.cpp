@@ -191,6 +191,21 @@ int run_job(const JobArgs& args, std::ostream& term) {
                         ckpt.string(), config, args.out.empty() ? "" : " --out " + args.out);
     return 130;
   }
+  // Paper 000's thermal-aware pretraining from the trained model (pretrain: section).
+  std::optional<pipeline::PretrainOutcome> pre;
+  if (js.pretrain.enabled) {
+    pipeline::TrainingSettings pts;
+    pts.out_dir = (fs::path(out_dir) / "pretrain").string();
+    pts.progress = &std::cerr;
+    pts.progress_tty = ts.progress_tty;
+    fs::create_directories(fs::path(out_dir) / "plots");
+    term << fmt::format("pretraining (paper 000): {}, α {}, β {}\n", plural(js.pretrain.epochs, "epoch"),
+                        format_double(js.pretrain.alpha), format_double(js.pretrain.beta));
+    pre = pipeline::pretrain(jm, jd, js.pretrain, topt, derive_seed(rc.seed, "pretrain"), pts,
+                             (fs::path(out_dir) / "plots" / "pretrain_weights.png").string());
+    if (pre->interrupted) return 130;
+    term << pre->summary();
+  }
   nn::save_state_dict(*net, (fs::path(out_dir) / "model.pt").string());
 
   // Evaluation: float, digital, analog over device instances; the hardware cost (array read
@@ -285,13 +300,14 @@ int run_job(const JobArgs& args, std::ostream& term) {
                        heat->steady.stats.min_k, heat->steady.stats.peak_k, format_double(rc.operating.temperature_k));
     }
   }
+  if (pre) s << pre->summary();
   s << fmt::format("time: data {:.1f} s{}, evaluation {:.1f} s{}, total {:.1f} s\n", data_s,
                    topt.epochs > 0 ? fmt::format(", training {:.1f} s", train_s) : "", eval_s,
                    cost_rep ? fmt::format(", {} {:.1f} s", heat ? "cost and heat" : "cost", cost_heat_s) : "",
                    seconds_since(t_start));
   // The files of the folder: the trainer's only when it has trained (now or before a resume).
   std::string files = "summary.txt, stats.json, layers.csv, resolved_config.yaml, model.pt";
-  for (const char* f : {"metrics.csv", "plots/training_curve.png", "checkpoints/"}) {
+  for (const char* f : {"metrics.csv", "plots/training_curve.png", "checkpoints/", "pretrain/", "plots/pretrain_weights.png"}) {
     if (fs::exists(fs::path(out_dir) / f)) files += std::string(", ") + f;
   }
   if (cost_rep) files += ", cost_reference.json";
@@ -326,6 +342,7 @@ int run_job(const JobArgs& args, std::ostream& term) {
                     {"analog_layers", net->analog_layers().size()},
                     {"width", zo.width}};
   stats["training"] = nlohmann::json::parse(train::history_to_json(tr.history));
+  if (pre) stats["pretrain"] = pre->to_json();
   stats["accuracy"] = {{"float", float_acc ? nlohmann::json(*float_acc) : nlohmann::json()},
                        {"digital", ce.digital_accuracy},
                        {"analog_mean", ce.analog_mean},

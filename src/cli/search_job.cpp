@@ -15,6 +15,7 @@
 #include "core/files.hpp"
 #include "core/rng.hpp"
 #include "nn/interop.hpp"
+#include "pipeline/pretrain.hpp"
 #include "search/distributed.hpp"
 
 namespace cimkit::cli {
@@ -113,6 +114,18 @@ int search_job(const JobArgs& args, const dist::GroupOptions& dist_flags, std::o
     pipeline::TrainingSettings ts;
     const pipeline::TrainingOutcome tr = pipeline::train_model(s->jm, *s->jd, s->topt, s->rc.seed, ts);
     if (tr.interrupted) return 130;
+    if (s->js.pretrain.enabled) {  // paper 000's thermal-aware pretraining: the search's base model
+      term << fmt::format("pretraining (paper 000): {} epochs, α {}, β {}\n", s->js.pretrain.epochs, s->js.pretrain.alpha,
+                          s->js.pretrain.beta);
+      pipeline::TrainingSettings pts;
+      fs::create_directories(fs::path(out_dir) / "plots");
+      const pipeline::PretrainOutcome pre =
+          pipeline::pretrain(s->jm, *s->jd, s->js.pretrain, s->topt, derive_seed(s->rc.seed, "pretrain"), pts,
+                             (fs::path(out_dir) / "plots" / "pretrain_weights.png").string());
+      if (pre.interrupted) return 130;
+      term << pre.summary();
+      write_file_atomic((fs::path(out_dir) / "pretrain.json").string(), pre.to_json().dump(1));
+    }
     nn::save_state_dict(*s->jm.net, model_path.string());
   } else {
     term << "base model: " << model_path.string() << " (reused)\n";

@@ -56,7 +56,7 @@ torch::Tensor BitWeightsImpl::forward() {
   const torch::Tensor wc = torch::matmul(pweight - nweight, exps.to(pweight.device()));
   const torch::Tensor clipped = torch::clamp(wc, -1.0, 1.0);
   const torch::Tensor q = torch::sign(clipped).detach() * ste_round_(clipped.abs() * n) / n;
-  return (q * per_weight(scale_)).view(shape_);
+  return (q * per_weight(scale_.abs().clamp_min(1e-12))).view(shape_);
 }
 
 torch::Tensor BitWeightsImpl::codes() {
@@ -64,7 +64,7 @@ torch::Tensor BitWeightsImpl::codes() {
   return torch::round(forward().flatten() / per_weight(step()));
 }
 
-torch::Tensor BitWeightsImpl::step() const { return scale_ / static_cast<float>(levels(bits_)); }
+torch::Tensor BitWeightsImpl::step() const { return scale_.abs().clamp_min(1e-12) / static_cast<float>(levels(bits_)); }
 
 torch::Tensor BitWeightsImpl::group_lasso() {
   return torch::sqrt(1e-8 + pweight.pow(2).sum(0) + nweight.pow(2).sum(0)).sum();

@@ -45,7 +45,8 @@ class BitWeightsImpl : public torch::nn::Module {
   // the weights have a '1' (0: only empty planes) and least significant planes that are all zero,
   // rescaling s, keeping at least one plane; returns the new n. Call after requantize().
   int adjust_precision(double threshold);
-  // The scale s ([1] or [out]) and the step s / (2^n − 1).
+  // The scale s ([1] or [out]; its magnitude is used, at least 1e-12, as an optimiser may push it
+  // through zero) and the step |s| / (2^n − 1).
   torch::Tensor scale() const { return scale_; }
   torch::Tensor step() const;
 

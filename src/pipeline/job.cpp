@@ -64,6 +64,7 @@ TrainingOutcome train_model(JobModel& model, JobData& data, const train::TrainOp
   const auto t0 = std::chrono::steady_clock::now();
   train::Trainer trainer(model.net, options, seed, torch::kCPU, settings.out_dir);
   trainer.set_progress_stream(settings.progress, settings.progress_tty);
+  if (settings.configure) settings.configure(trainer);
   if (!settings.resume_from.empty()) trainer.resume(settings.resume_from);
   TrainingOutcome out;
   out.epochs_before = trainer.history().size();  // trained in earlier sessions of this run

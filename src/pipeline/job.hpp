@@ -17,6 +17,7 @@
 #include "pipeline/job_data.hpp"
 #include "train/metrics.hpp"
 #include "train/options.hpp"
+#include "train/trainer.hpp"
 
 namespace cimkit::pipeline {
 
@@ -47,6 +48,9 @@ struct TrainingSettings {
   bool stop_on_signals = true;  // SIGINT / SIGTERM stop training after a checkpoint
   // Called right before fit() starts (after a resume was loaded), only when there are epochs.
   std::function<void()> on_start;
+  // Called on the trainer before a resume is loaded: extra loss terms and hooks (the
+  // pretraining's regularisers).
+  std::function<void(train::Trainer&)> configure;
 };
 
 struct TrainingOutcome {

@@ -345,6 +345,13 @@ TrainResult Trainer::fit(data::DataLoader& train, data::DataLoader* val) {
         loss = loss + terms_[k].weight * v.reshape({});
         pos_.term_sums[k].second += v.item<double>();
       }
+      // A diverged run stops here, before its weights become NaN (the checkpoint of the last
+      // finished epoch is kept).
+      if (const double lv = loss.item<double>(); !std::isfinite(lv)) {
+        throw Error(fmt::format("training diverged: the loss of epoch {} batch {} is {} (cross-entropy {}); lower the "
+                                "learning rate (or a loss term's weight) and start again",
+                                pos_.epoch + 1, i + 1, lv, ce.item<double>()));
+      }
       loss.backward();
       if (options_.grad_clip_norm > 0)
         torch::nn::utils::clip_grad_norm_(model_->parameters(), options_.grad_clip_norm);
