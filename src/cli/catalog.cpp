@@ -9,6 +9,7 @@
 #include "pipeline/chip_eval.hpp"
 #include "pipeline/chip_thermal.hpp"
 #include "pipeline/job.hpp"
+#include "pipeline/pretrain.hpp"
 #include "pipeline/job_data.hpp"
 #include "search/settings.hpp"
 
@@ -23,6 +24,7 @@ std::vector<Section> fixed_sections() {
           {"model", nn::ZooOptions::schema(), {}},
           {"data", pipeline::data_schema(), {}},
           {"train", pipeline::train_schema(), {}},
+          {"pretrain", pipeline::PretrainOptions::schema(), {}},
           {"eval", pipeline::ChipEvalOptions::schema(), {}},
           {"arch", cost::Architecture::schema(), arch},
           {"arch.timing", cost::Timing::schema(), {}},

@@ -29,7 +29,11 @@ std::string config_reference_markdown() {
       << "an implementation with `impl:`. `--set chip.adc.bits=6` overrides any key from the command line (setting\n"
       << "`impl` or `preset` this way also starts that section afresh). Every run writes `resolved_config.yaml` with\n"
       << "every value in force; running it again reproduces the run.\n"
-      << "Presets may carry a `sources:` list saying where their numbers come from.\n\n";
+      << "Presets may carry a `sources:` list saying where their numbers come from.\n"
+      << "A config may start from another with `extends: FILE` (relative to it): the other file's keys, with this\n"
+      << "file's merged over them section by section (`configs/search/haq.yaml` extends `thermal_quant.yaml`).\n"
+      << "The `pretrain` section runs paper 000's thermal-aware pretraining after training, and `search` configures\n"
+      << "`cimkit search`.\n\n";
   for (const auto& sec : fixed_sections()) {
     const std::string& name = sec.name;
     const std::string where = name == "run" ? "top level" : name == "crossbar" ? "`chip.crossbar`" : "`" + name + "`";

@@ -1,5 +1,8 @@
 #include "cli/run_config.hpp"
 
+#include <fmt/format.h>
+
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 
@@ -22,8 +25,53 @@ const std::vector<std::string>& RunConfig::job_sections() {
   return names;
 }
 
+namespace {
+
+// `child`'s keys over `base`'s: maps merge key by key, anything else replaces.
+void merge_over(ConfigNode& base, const ConfigNode& child) {
+  for (const auto& [k, v] : child.items()) {
+    ConfigNode* b = base.find(k);
+    if (b && b->is_map() && v.is_map()) {
+      merge_over(*b, v);
+    } else {
+      base.set(k, v);
+    }
+  }
+}
+
+// A config file with its `extends: FILE` chain resolved (FILE relative to the extending file):
+// the extended config, with this file's keys merged over it. Config errors for a missing or
+// non-map file, a non-string value and a cycle.
+ConfigNode load_extending(const std::string& path, std::vector<std::string>& chain) {
+  const std::string canon = std::filesystem::weakly_canonical(path).string();
+  if (std::find(chain.begin(), chain.end(), canon) != chain.end() || chain.size() >= 8) {
+    throw ConfigError({path, 0}, "extends", "a cycle or a chain longer than 8: " + fmt::format("{}", fmt::join(chain, " -> ")));
+  }
+  chain.push_back(canon);
+  ConfigNode root = load_yaml_file(path);
+  const ConfigNode* ext = root.find("extends");
+  if (!ext) return root;
+  if (!ext->is_scalar() || ext->value().empty()) {
+    throw ConfigError(ext->loc(), "extends", "must be the path of another config file (relative to this one)");
+  }
+  std::filesystem::path base_path = ext->value();
+  if (base_path.is_relative()) base_path = std::filesystem::path(path).parent_path() / base_path;
+  if (!std::filesystem::exists(base_path)) {
+    throw ConfigError(ext->loc(), "extends", fmt::format("no such file: {}", base_path.string()));
+  }
+  ConfigNode base = load_extending(base_path.string(), chain);
+  base.erase("extends");
+  root.erase("extends");
+  merge_over(base, root);
+  base.set_loc(root.loc());
+  return base;
+}
+
+}  // namespace
+
 RunConfig RunConfig::load(const std::string& path, const std::vector<std::string>& overrides) {
-  ConfigNode root = path.empty() ? ConfigNode::map({"<default>", 0}) : load_yaml_file(path);
+  std::vector<std::string> chain;
+  ConfigNode root = path.empty() ? ConfigNode::map({"<default>", 0}) : load_extending(path, chain);
   if (!root.has("chip")) {  // the default chip, before overrides so --set refines it
     ConfigNode chip = ConfigNode::map({"<default>", 0});
     chip.set("preset", ConfigNode::scalar("default", {"<default>", 0}));

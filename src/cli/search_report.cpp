@@ -28,7 +28,8 @@ SearchReport report_search(SearchSetup& s, const search::SearchLog& log, const s
   pipeline::CandidateEvalOptions exact = s.co;
   exact.reward.origin_accuracy_pct = origin_test;
   exact.fidelity = Fidelity::BitExact;
-  exact.refine = false;  // the logged bits are already refined
+  exact.refine = false;           // the logged bits are already refined
+  exact.budget_metric = "none";   // and walled; fixed 8-bit is the unconstrained reference
   pipeline::CandidateEvaluator evaluate_exact(*s.ev, s.space, exact);
   auto parse_bits = [](const std::string& s) {
     std::vector<int> v;

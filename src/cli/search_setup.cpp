@@ -69,6 +69,8 @@ void prepare_evaluation(SearchSetup& s) {
   s.co.fidelity = parse_fidelity(s.ss.fidelity, "search.fidelity");
   s.co.refine = s.ss.refine;
   s.co.refine_fraction = s.ss.refine_fraction;
+  s.co.budget_metric = s.ss.budget_metric;
+  s.co.budget_fraction = s.ss.budget_fraction;
   s.co.reward = s.ss.reward;
   s.co.reward.origin_accuracy_pct = s.origin_pct;
   if (s.ss.finetune_steps > 0) {

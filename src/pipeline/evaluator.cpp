@@ -130,6 +130,20 @@ const mapping::NetworkShape& ChipEvaluator::shape() {
   return *shape_;
 }
 
+cost::CostReport ChipEvaluator::price(const std::vector<nn::Precision>& p) {
+  if (!opt_.arch) throw Error("ChipEvaluator::price: no architecture to price with (cost disabled)");
+  mapping::NetworkShape s = shape();
+  if (p.size() != s.layers.size()) {
+    throw Error(fmt::format("ChipEvaluator::price: {} precisions for {} layers", p.size(), s.layers.size()));
+  }
+  for (size_t i = 0; i < p.size(); ++i) {
+    s.layers[i].weight_bits = p[i].weight_bits;
+    s.layers[i].input_bits = p[i].act_bits;
+    s.layers[i].adc_bits = p[i].adc_bits;
+  }
+  return cost::CostModel(*opt_.arch, cost::ChipParams::from_chip(*ctx_->base_chip()), opt_.cost).evaluate(s);
+}
+
 double ChipEvaluator::float_accuracy() {
   auto layers = net_->analog_layers();
   std::vector<nn::LayerMode> modes;

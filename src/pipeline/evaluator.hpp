@@ -94,6 +94,10 @@ class ChipEvaluator {
 
   // The network's shape for the cost model (traced on first use), bits as the layers' precisions.
   const mapping::NetworkShape& shape();
+  // The cost model's report for the network at precisions `p` (one per layer), shape only (no
+  // measured read energy), without evaluating or changing the layers: what a resource budget
+  // compares (search/resource_wall.hpp). Error without an architecture.
+  cost::CostReport price(const std::vector<nn::Precision>& p);
   int64_t trace_count() const { return traces_; }  // how often the network was traced (0 or 1)
 
   nn::Network& network() { return *net_; }

@@ -8,6 +8,7 @@
 
 #include "core/error.hpp"
 #include "search/bits.hpp"
+#include "search/resource_wall.hpp"
 
 namespace cimkit::pipeline {
 
@@ -53,6 +54,7 @@ std::vector<nn::Precision> CandidateEvaluator::refined_precisions(const search::
 search::RewardTerms CandidateEvaluator::terms_of(const Evaluation& e) {
   search::RewardTerms t;
   t.accuracy_pct = 100.0 * e.hot->analog_mean;
+  t.accuracy_cold_pct = 100.0 * e.chip.analog_mean;
   const double ambient = e.thermal->problem.model.package.ambient_k;
   auto layers = ev_.network().analog_layers();
   for (size_t l = 0; l < layers.size(); ++l) {
@@ -79,8 +81,27 @@ const search::RewardTerms& CandidateEvaluator::reference() {
   return *reference_;
 }
 
-search::Evaluation CandidateEvaluator::operator()(const search::Candidate& c) {
+double CandidateEvaluator::price_of(const search::Candidate& c) {
+  const cost::CostReport r = ev_.price(precisions_of(c.weight_bits, c.act_bits));
+  return opt_.budget_metric == "latency" ? r.totals.latency_s : r.totals.energy_j;
+}
+
+search::Evaluation CandidateEvaluator::operator()(const search::Candidate& proposed) {
   const search::RewardTerms& ref = reference();
+  search::Candidate c = proposed;
+  std::optional<search::Walled> walled;
+  if (opt_.budget_metric != "none") {
+    if (budget_ < 0.0) {
+      search::Candidate eight = proposed;
+      for (size_t l = 0; l < space_.layers.size(); ++l) {
+        eight.weight_bits[l] = opt_.reference_bits;
+        eight.act_bits[l] = space_.layers[l].search_act ? opt_.reference_bits : space_.layers[l].fixed_act;
+      }
+      budget_ = opt_.budget_fraction * price_of(eight);
+    }
+    walled = search::enforce_budget(c, space_, [&](const search::Candidate& x) { return price_of(x); }, budget_);
+    c = walled->candidate;
+  }
   const std::vector<nn::Precision> p = refined_precisions(c);
   const bool tune = opt_.finetune && opt_.finetune->options().steps > 0;
   const double tune_loss = tune ? opt_.finetune->tune() : 0.0;
@@ -98,6 +119,12 @@ search::Evaluation CandidateEvaluator::operator()(const search::Candidate& c) {
   r["refined_weight_bits"] = wb;
   r["refined_act_bits"] = ab;
   r["fidelity"] = to_string(opt_.fidelity);
+  if (walled) {
+    r["budget_" + opt_.budget_metric] = budget_;
+    r["walled_cost"] = walled->cost;
+    r["wall_steps"] = walled->steps;
+    r["within_budget"] = walled->within;
+  }
   if (tune) r["finetune_loss"] = tune_loss;
   r["digital_acc_pct"] = 100.0 * e.chip.digital_accuracy;
   r["acc_pct"] = 100.0 * e.chip.analog_mean;

@@ -23,6 +23,10 @@ struct CandidateEvalOptions {
   int reference_bits = 8;               // the fixed-width reference of the normalised reward
   search::RewardOptions reward;         // origin_accuracy_pct: set by the caller (the float model)
   Finetuner* finetune = nullptr;        // HAQ's short fine-tune per candidate (none: not owned)
+  // HAQ's resource constraint: "energy" or "latency" per inference kept within budget_fraction of
+  // the fixed reference's by the action wall (search/resource_wall.hpp); "none": no constraint.
+  std::string budget_metric = "none";
+  double budget_fraction = 0.5;
 };
 
 class CandidateEvaluator {
@@ -47,6 +51,8 @@ class CandidateEvaluator {
   CandidateEvalOptions opt_;
   std::vector<nn::Precision> base_;  // the network's precisions when given (ADC bits kept)
   std::optional<search::RewardTerms> reference_;
+  double budget_ = -1.0;  // the resource budget, once priced (< 0: not yet)
+  double price_of(const search::Candidate& c);  // the budget metric of c's precisions
 };
 
 }  // namespace cimkit::pipeline

@@ -13,11 +13,18 @@ namespace cimkit::search {
 RewardForm parse_reward_form(const std::string& name, const std::string& key) {
   if (name == "normalised") return RewardForm::Normalised;
   if (name == "literal") return RewardForm::Literal;
-  throw Error(fmt::format("{} = '{}' is not a reward form; allowed: normalised, literal{}", key, name,
+  if (name == "accuracy") return RewardForm::Accuracy;
+  throw Error(fmt::format("{} = '{}' is not a reward form; allowed: normalised, literal, accuracy{}", key, name,
                           did_you_mean_hint(name, {"normalised", "literal"})));
 }
 
-std::string to_string(RewardForm f) { return f == RewardForm::Literal ? "literal" : "normalised"; }
+std::string to_string(RewardForm f) {
+  switch (f) {
+    case RewardForm::Literal: return "literal";
+    case RewardForm::Accuracy: return "accuracy";
+    default: return "normalised";
+  }
+}
 
 namespace {
 
@@ -35,6 +42,10 @@ double checked_sum(const std::vector<double>& v, const char* what, size_t layers
 
 double reward(const RewardTerms& c, const RewardTerms& reference, const RewardOptions& o) {
   if (!std::isfinite(c.accuracy_pct) || !std::isfinite(o.origin_accuracy_pct)) throw Error("reward: accuracy is not finite");
+  if (o.form == RewardForm::Accuracy) {
+    if (!std::isfinite(c.accuracy_cold_pct)) throw Error("reward: accuracy is not finite");
+    return o.lambda * (c.accuracy_cold_pct - o.origin_accuracy_pct);
+  }
   const size_t layers = c.ones.size();
   const double ones = checked_sum(c.ones, "'1' bits", layers);
   const double heat = checked_sum(c.delta_t_k, "temperature rises", layers);

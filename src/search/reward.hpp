@@ -14,14 +14,18 @@
 //
 // so the reference scores 1/cost_n = 1, a candidate with half the '1' bits and half the heating
 // scores 2, and one percentage point of accuracy weighs as much as a unit of 1/cost_n.
+//
+// HAQ's reward (the HAQ baseline of issue 14) is the third form, `accuracy`: R = λ·(acc − acc_origin)
+// with the accuracy on the chip at its operating temperature, without the candidate's own heat
+// (HAQ knows no heat); resources enter through the budget's action wall (resource_wall.hpp).
 #pragma once
 #include <string>
 #include <vector>
 
 namespace cimkit::search {
 
-enum class RewardForm { Normalised, Literal };
-// "normalised" | "literal"; cimkit::Error naming `key` otherwise.
+enum class RewardForm { Normalised, Literal, Accuracy };
+// "normalised" | "literal" | "accuracy"; cimkit::Error naming `key` otherwise.
 RewardForm parse_reward_form(const std::string& name, const std::string& key);
 std::string to_string(RewardForm f);
 
@@ -30,6 +34,7 @@ struct RewardTerms {
   double accuracy_pct = 0.0;          // on the chip with heat
   std::vector<double> ones;           // per layer: '1' bits of its stored weight codes
   std::vector<double> delta_t_k;      // per layer: temperature rise of its arrays (mean), kelvin
+  double accuracy_cold_pct = 0.0;     // on the chip at the operating temperature, without its own heat
 };
 
 struct RewardOptions {

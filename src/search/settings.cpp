@@ -32,10 +32,16 @@ Schema SearchSettings::schema() {
   s.real("finetune_lr", "Learning rate of that fine-tune (HAQ: SGD 0.001, momentum 0.9, weight decay 4e-5)")
       .above(0)
       .def(1e-3);
-  s.choice("reward_form", {"normalised", "literal"},
-           "Paper 000 eq. 7-8 as printed (literal: '1' bits plus kelvins) or each term relative to the fixed "
-           "8-bit model (normalised; docs/architecture.md, Search strategies)")
+  s.choice("reward_form", {"normalised", "literal", "accuracy"},
+           "Paper 000 eq. 7-8 as printed (literal: '1' bits plus kelvins), each term relative to the fixed "
+           "8-bit model (normalised; docs/architecture.md, Search strategies), or HAQ's accuracy-only reward "
+           "(accuracy: without the candidate's own heat)")
       .def(std::string("normalised"));
+  s.choice("budget_metric", {"none", "energy", "latency"},
+           "HAQ's resource constraint: the cost model's energy or latency per inference, kept within "
+           "budget_fraction of the fixed 8-bit model's by the action wall (none: no constraint)")
+      .def(std::string("none"));
+  s.real("budget_fraction", "The budget as a fraction of the fixed 8-bit model's energy or latency").range(0.01, 1.0).def(0.5);
   s.real("reward_lambda", "λ of eq. 7 (paper 000: 0.1)").above(0).def(0.1);
   s.integer("early_conv_min_bits", "Weight bits of early convolutions: minimum (paper 000: 2)").range(1, 16).def(int64_t{2});
   s.integer("early_conv_max_bits", "Weight bits of early convolutions: maximum (paper 000: 8)").range(1, 16).def(int64_t{8});
@@ -70,6 +76,8 @@ SearchSettings SearchSettings::from_config(const ConfigNode& section, const std:
   s.finetune_lr = p.get_real("finetune_lr");
   s.reward.form = parse_reward_form(p.get_string("reward_form"), path + ".reward_form");
   s.reward.lambda = p.get_real("reward_lambda");
+  s.budget_metric = p.get_string("budget_metric");
+  s.budget_fraction = p.get_real("budget_fraction");
   // A bit range whose minimum exceeds its maximum: a config error at the line of the key given.
   auto checked = [&](const BitRange& r, const ConfigNode& in, const char* lo, const char* hi, const std::string& at) {
     if (r.min <= r.max) return r;

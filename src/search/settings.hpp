@@ -24,6 +24,8 @@ struct SearchSettings {
   int64_t finetune_steps = 0;   // HAQ's short fine-tune per candidate, in training batches (0: none)
   double finetune_lr = 1e-3;
   RewardOptions reward;         // origin accuracy: set by the job
+  std::string budget_metric = "none";  // "none" | "energy" | "latency": HAQ's action wall
+  double budget_fraction = 0.5;        // of the fixed 8-bit model's
   LayerRules rules;
   ConfigNode resolved;          // every key with its value (resolved_config.yaml)
 

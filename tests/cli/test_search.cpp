@@ -15,6 +15,7 @@
 #include <sstream>
 
 #include "data/dataset.hpp"
+#include "cli/run_config.hpp"
 #include "dist/process_group.hpp"
 #include "run_cimkit.hpp"
 
@@ -175,4 +176,36 @@ TEST(SearchJob, TwoProcessesOnLoopbackEqualOneProcess) {
   EXPECT_NE(e0.code, 0);
   EXPECT_NE(e1.code, 0);
   EXPECT_NE(e0.output.find("rank 1 is not ready: its config differs from rank 0's"), std::string::npos) << e0.output;
+}
+
+// `extends: FILE` (issue 14: the HAQ config is paper 000's scenario with HAQ's search keys): the
+// extended file's keys, this file's merged over them map by map; a missing file or a cycle is a
+// config error naming the key. The shipped configs/search/haq.yaml resolves to HAQ's settings.
+TEST(SearchJob, ConfigsExtendOtherConfigs) {
+  const std::string dir = cimkit::testing::cli_tmp_dir("search_extends");
+  std::ofstream(dir + "/base.yaml") << "seed: 4\nmodel: {name: mlp, width: 0.5}\nsearch: {episodes: 7, finalists: 2}\n";
+  std::ofstream(dir + "/child.yaml") << "extends: base.yaml\nsearch: {finalists: 1}\n";
+  const cimkit::RunConfig rc = cimkit::RunConfig::load(dir + "/child.yaml", {});
+  EXPECT_EQ(rc.seed, 4u);
+  EXPECT_EQ(rc.sections.at("search").find("episodes")->value(), "7");
+  EXPECT_EQ(rc.sections.at("search").find("finalists")->value(), "1");
+  EXPECT_EQ(rc.sections.at("model").find("name")->value(), "mlp");
+  std::ofstream(dir + "/missing.yaml") << "extends: nowhere.yaml\n";
+  try {
+    cimkit::RunConfig::load(dir + "/missing.yaml", {});
+    FAIL() << "no error";
+  } catch (const cimkit::ConfigError& e) {
+    EXPECT_NE(std::string(e.what()).find("missing.yaml:1"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("nowhere.yaml"), std::string::npos) << e.what();
+  }
+  std::ofstream(dir + "/a.yaml") << "extends: b.yaml\n";
+  std::ofstream(dir + "/b.yaml") << "extends: a.yaml\n";
+  EXPECT_THROW(cimkit::RunConfig::load(dir + "/a.yaml", {}), cimkit::ConfigError);
+  const cimkit::RunConfig haq = cimkit::RunConfig::load(cimkit::testing::kCliSource + "/configs/search/haq.yaml", {});
+  const cimkit::ConfigNode& s = haq.sections.at("search");
+  EXPECT_EQ(s.find("reward_form")->value(), "accuracy");
+  EXPECT_EQ(s.find("budget_metric")->value(), "energy");
+  EXPECT_EQ(s.find("late_conv_max_bits")->value(), "8");
+  EXPECT_EQ(s.find("fidelity")->value(), "tile");             // from thermal_quant.yaml
+  EXPECT_EQ(haq.operating.temperature_k, 358.15);              // the same hot scenario
 }

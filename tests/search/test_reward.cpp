@@ -17,7 +17,7 @@ TEST(Reward, CountsOneBitsOfMagnitudes) {
 }
 
 TEST(Reward, LiteralFormIsTheEquationAsPrinted) {
-  RewardTerms c{85.0, {1000.0, 3000.0}, {1.5, 0.5}};
+  RewardTerms c{85.0, {1000.0, 3000.0}, {1.5, 0.5}, 0.0};
   RewardOptions o;
   o.form = RewardForm::Literal;
   o.lambda = 0.1;
@@ -27,23 +27,34 @@ TEST(Reward, LiteralFormIsTheEquationAsPrinted) {
 }
 
 TEST(Reward, NormalisedFormScoresTheReferenceOne) {
-  const RewardTerms ref{88.0, {2000.0, 6000.0}, {3.0, 1.0}};
+  const RewardTerms ref{88.0, {2000.0, 6000.0}, {3.0, 1.0}, 0.0};
   RewardOptions o;
   o.origin_accuracy_pct = 88.0;
   EXPECT_NEAR(reward(ref, ref, o), 0.1 * (0.0 + 1.0), 1e-15);
   // Half the ones (4000 / 8000) and a quarter of the heat (1 / 4): cost 0.5 x (0.5 + 0.25) = 0.375.
-  const RewardTerms c{86.5, {1000.0, 3000.0}, {0.5, 0.5}};
+  const RewardTerms c{86.5, {1000.0, 3000.0}, {0.5, 0.5}, 0.0};
   EXPECT_NEAR(reward(c, ref, o), 0.1 * (-1.5 + 1.0 / 0.375), 1e-12);
 }
 
-TEST(Reward, BadTermsAreClearErrors) {
-  const RewardTerms ref{88.0, {2000.0, 6000.0}, {3.0, 1.0}};
+TEST(Reward, AccuracyFormIsHaqsReward) {
+  // HAQ: λ·(acc − acc_origin) with the accuracy without the candidate's own heat; bits and heat
+  // do not enter (they are the budget's business).
+  const RewardTerms c{80.0, {1000.0, 3000.0}, {0.5, 0.5}, 86.5};
   RewardOptions o;
-  EXPECT_THROW(reward(RewardTerms{80.0, {1.0}, {1.0}}, ref, o), Error);              // layer counts differ
-  EXPECT_THROW(reward(RewardTerms{80.0, {1.0, -2.0}, {1.0, 1.0}}, ref, o), Error);   // negative
-  EXPECT_THROW(reward(RewardTerms{80.0, {1.0, 2.0}, {1.0, 1.0}}, RewardTerms{88.0, {0.0, 0.0}, {0.0, 0.0}}, o), Error);
+  o.form = parse_reward_form("accuracy", "search.reward_form");
+  o.origin_accuracy_pct = 88.0;
+  EXPECT_NEAR(reward(c, {}, o), 0.1 * (86.5 - 88.0), 1e-15);
+  EXPECT_EQ(to_string(o.form), "accuracy");
+}
+
+TEST(Reward, BadTermsAreClearErrors) {
+  const RewardTerms ref{88.0, {2000.0, 6000.0}, {3.0, 1.0}, 0.0};
+  RewardOptions o;
+  EXPECT_THROW(reward(RewardTerms{80.0, {1.0}, {1.0}, 0.0}, ref, o), Error);              // layer counts differ
+  EXPECT_THROW(reward(RewardTerms{80.0, {1.0, -2.0}, {1.0, 1.0}, 0.0}, ref, o), Error);   // negative
+  EXPECT_THROW(reward(RewardTerms{80.0, {1.0, 2.0}, {1.0, 1.0}, 0.0}, RewardTerms{88.0, {0.0, 0.0}, {0.0, 0.0}, 0.0}, o), Error);
   o.form = RewardForm::Literal;
-  EXPECT_THROW(reward(RewardTerms{80.0, {0.0, 0.0}, {0.0, 0.0}}, ref, o), Error);    // cost 0
+  EXPECT_THROW(reward(RewardTerms{80.0, {0.0, 0.0}, {0.0, 0.0}, 0.0}, ref, o), Error);    // cost 0
   try {
     parse_reward_form("normalized", "search.reward.form");
     FAIL() << "no error";
