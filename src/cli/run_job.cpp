@@ -199,7 +199,7 @@ int run_job(const JobArgs& args, std::ostream& term) {
     pts.progress = &std::cerr;
     pts.progress_tty = ts.progress_tty;
     fs::create_directories(fs::path(out_dir) / "plots");
-    term << fmt::format("pretraining (paper 000): {}, α {}, β {}\n", plural(js.pretrain.epochs, "epoch"),
+    term << fmt::format("pretraining ({}): {}, α {}, β {}\n", js.pretrain.method == "bsq" ? "BSQ" : "paper 000", plural(js.pretrain.epochs, "epoch"),
                         format_double(js.pretrain.alpha), format_double(js.pretrain.beta));
     pre = pipeline::pretrain(jm, jd, js.pretrain, topt, derive_seed(rc.seed, "pretrain"), pts,
                              (fs::path(out_dir) / "plots" / "pretrain_weights.png").string());

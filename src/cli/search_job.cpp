@@ -115,7 +115,7 @@ int search_job(const JobArgs& args, const dist::GroupOptions& dist_flags, std::o
     const pipeline::TrainingOutcome tr = pipeline::train_model(s->jm, *s->jd, s->topt, s->rc.seed, ts);
     if (tr.interrupted) return 130;
     if (s->js.pretrain.enabled) {  // paper 000's thermal-aware pretraining: the search's base model
-      term << fmt::format("pretraining (paper 000): {} epochs, α {}, β {}\n", s->js.pretrain.epochs, s->js.pretrain.alpha,
+      term << fmt::format("pretraining ({}): {} epochs, α {}, β {}\n", s->js.pretrain.method == "bsq" ? "BSQ" : "paper 000", s->js.pretrain.epochs, s->js.pretrain.alpha,
                           s->js.pretrain.beta);
       pipeline::TrainingSettings pts;
       fs::create_directories(fs::path(out_dir) / "plots");

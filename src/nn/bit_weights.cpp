@@ -47,6 +47,10 @@ void BitWeightsImpl::set_planes(const torch::Tensor& magnitude, const torch::Ten
   const torch::Tensor p = torch::stack(planes, 1);
   pweight.set_data(p * (sign > 0).to(torch::kFloat32).unsqueeze(1));
   nweight.set_data(p * (sign < 0).to(torch::kFloat32).unsqueeze(1));
+  // Gradients of the old planes (maybe of another width) are dropped with them.
+  for (torch::Tensor* t : {&pweight, &nweight}) {
+    if (t->grad().defined()) t->mutable_grad() = torch::Tensor();
+  }
 }
 
 torch::Tensor BitWeightsImpl::forward() {

@@ -8,6 +8,10 @@
 // quantiser's learned step takes s / (2^n − 1), so the quantised network holds exactly the
 // trained codes (lsq and lsqplus quantisers; a minmax quantiser recomputes its scale), and the
 // representations are removed.
+//
+// `method: bsq` is the BSQ baseline (Yang et al., ICLR 2021; algorithms.md §2, issue 14 §3) on the
+// same machinery: group lasso only, and every `requantize_every` epochs and at the end BSQ's
+// re-quantisation and precision adjustment, so each layer ends with its own weight bits.
 #pragma once
 #include <nlohmann/json.hpp>
 
@@ -24,9 +28,13 @@ struct PretrainOptions {
   bool enabled = false;
   int64_t epochs = 2;
   double lr = 1e-2;
-  std::string optimizer = "adam";
+  std::string optimizer = "sgd";
   double alpha = 1e-5;   // group lasso (paper 000 §IV.A)
   double beta = 0.0015;  // skewed L2 (paper 000 §IV.A)
+  std::string method = "thermal";  // "thermal" | "bsq"
+  int64_t requantize_every = 1;    // bsq: epochs between re-quantisations
+  double threshold = 0.0;          // bsq: precision adjustment's threshold
+  int max_bits = 7;                // bsq: magnitude bits at most
   static Schema schema();
   static PretrainOptions from_params(const Params& p);
 };
@@ -34,6 +42,7 @@ struct PretrainOptions {
 struct PretrainOutcome {
   train::BitStats before, after;  // paper 000 Fig. 4: bit sparsity and Σ|w|
   double accuracy_before = 0, accuracy_after = 0;  // quantised mode, on the validation split (else test)
+  std::vector<int> layer_bits;                      // each layer's weight bits at the end
   std::vector<train::EpochMetrics> history;
   bool interrupted = false;
   double seconds = 0;

@@ -55,6 +55,7 @@ TEST(Pretrain, WritesBackExactlyTheTrainedCodes) {
   po.enabled = true;
   po.epochs = 2;
   po.lr = 0.01;
+  po.optimizer = "adam";  // moves the planes within a few steps: the effect shows on 256 images
   po.alpha = 0.05;  // strong, so the effect shows within two epochs on 256 images
   TrainingSettings ts;
   ts.progress = nullptr;
@@ -95,6 +96,44 @@ TEST(Pretrain, ALayerWithAWeightSourceRefusesQuantisedMode) {
   EXPECT_NO_THROW(s.jm.net->forward(s.jd.test.batch(0).images));
   layer.set_weight_source([] { return torch::zeros({3, 3}); });
   EXPECT_THROW(s.jm.net->forward(s.jd.test.batch(0).images), ShapeError);
+}
+
+}  // namespace
+}  // namespace cimkit::pipeline
+
+namespace cimkit::pipeline {
+namespace {
+
+// BSQ (issue 14 §3): the same representation with re-quantisation and precision adjustment after
+// every epoch; each layer ends at its own weight bits, written back exactly.
+TEST(Pretrain, BsqSetsEachLayersBits) {
+  Stage s = setup();
+  PretrainOptions po;
+  po.enabled = true;
+  po.method = "bsq";
+  po.epochs = 3;
+  po.requantize_every = 1;
+  po.lr = 0.01;
+  po.optimizer = "adam";  // moves the planes within a few steps: the effect shows on 256 images
+  po.alpha = 0.5;
+  po.beta = 0.0;
+  TrainingSettings ts;
+  ts.progress = nullptr;
+  ts.stop_on_signals = false;
+  const PretrainOutcome out = pretrain(s.jm, s.jd, po, quiet(), 7, ts);
+  EXPECT_EQ(out.history.size(), 3u);
+  auto layers = s.jm.net->analog_layers();
+  ASSERT_EQ(out.layer_bits.size(), layers.size());
+  bool fewer = false;
+  for (size_t i = 0; i < layers.size(); ++i) {
+    EXPECT_EQ(layers[i].layer->precision().weight_bits, out.layer_bits[i]) << layers[i].name;
+    EXPECT_LE(out.layer_bits[i], 8) << layers[i].name;
+    fewer = fewer || out.layer_bits[i] < 8;
+    const torch::Tensor w = layers[i].layer->raw_matrix().detach();
+    EXPECT_TRUE(torch::allclose(layers[i].layer->weight_quantizer()->forward(w).detach(), w, 1e-6, 1e-7)) << layers[i].name;
+  }
+  EXPECT_TRUE(fewer);  // a strong group lasso empties some top planes
+  EXPECT_LT(out.after.ones, out.before.ones);
 }
 
 }  // namespace
