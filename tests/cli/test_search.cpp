@@ -9,6 +9,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <future>
@@ -208,4 +209,48 @@ TEST(SearchJob, ConfigsExtendOtherConfigs) {
   EXPECT_EQ(s.find("late_conv_max_bits")->value(), "8");
   EXPECT_EQ(s.find("fidelity")->value(), "tile");             // from thermal_quant.yaml
   EXPECT_EQ(haq.operating.temperature_k, 358.15);              // the same hot scenario
+}
+
+// issue 14 §5: the comparison's table writer (scripts/thermal_quant_results.py) on a fixture of two
+// seeds: every method's row with the mean ± standard deviation over the seeds.
+TEST(SearchJob, ComparisonTableWriter) {
+  if (std::system("python3 -c 'import json' > /dev/null 2>&1") != 0) GTEST_SKIP() << "no python3";
+  const std::string dir = cimkit::testing::cli_tmp_dir("comparison_writer");
+  auto rec = [](double acc_heat, int crossbars) {
+    return nlohmann::json{{"refined_weight_bits", "8 8"}, {"refined_act_bits", "8 8"}, {"acc_pct", 90.0},
+                          {"acc_heat_pct", acc_heat}, {"energy_j", 2e-6}, {"tops_per_w", 0.5},
+                          {"crossbars", crossbars}, {"peak_k", 360.0}};
+  };
+  for (int seed : {1, 2}) {
+    const std::string d = dir + "/out/lenet5/seed" + std::to_string(seed);
+    for (const char* m : {"thermal", "thermal_pretrain", "haq"}) {
+      fs::create_directories(d + "/" + m);
+      nlohmann::json s{{"episodes", 10},
+                       {"elapsed_s", 5.0 * seed},
+                       {"plateau", {{"episode", 3 + seed}}},
+                       {"finalists", {{{"bit_exact", rec(seed == 1 ? 80.0 : 82.0, 40)}}}},
+                       {"fixed_8bit_bit_exact", rec(70.0 + seed, 73)}};
+      std::ofstream(d + "/" + m + "/stats.json") << s.dump();
+    }
+    fs::create_directories(d + "/bsq");
+    nlohmann::json b{{"cost", {{"totals", {{"energy_j", 1e-6}, {"tops_per_w", 1.0}}}}},
+                     {"pretrain", {{"weight_bits", {6, 7}}}},
+                     {"accuracy", {{"analog_mean", 0.85}, {"analog_with_heat_mean", 0.84}}},
+                     {"chip_eval", {{"n_arrays", 50}}},
+                     {"thermal", {{"peak_k", 361.0}}}};
+    std::ofstream(d + "/bsq/stats.json") << b.dump();
+    std::ofstream(d + "/bsq/layers.csv") << "layer,weight_bits,act_bits\nconv1,6,8\nfc1,7,8\n";
+  }
+  const std::string cmd = "python3 " + cimkit::testing::kCliSource + "/scripts/thermal_quant_results.py " + dir + "/out " +
+                          dir + " --networks lenet5 --seeds '1 2' --seconds 42 > /dev/null 2>&1";
+  ASSERT_EQ(std::system(cmd.c_str()), 0);
+  const std::string page = read(dir + "/thermal_quant.md");
+  EXPECT_NE(page.find("| fixed 8-bit | 8 8 | 8 8 | 73 ± 0 | 2.000 ± 0.000 | 500 ± 0 | 90.00 ± 0.00 | 71.50 ± 0.71 |"),
+            std::string::npos) << page;
+  EXPECT_NE(page.find("| thermal-aware search | 8 8 | 8 8 | 40 ± 0 | 2.000 ± 0.000 | 500 ± 0 | 90.00 ± 0.00 | 81.00 ± 1.41 |"),
+            std::string::npos) << page;
+  EXPECT_NE(page.find("| BSQ | 6 7 | 8 8 | 50 ± 0 | 1.000 ± 0.000 | 1000 ± 0 | 85.00 ± 0.00 | 84.00 ± 0.00 | 361.00 ± 0.00 |"),
+            std::string::npos) << page;
+  EXPECT_NE(page.find("| HAQ | 10 | 4 ± 1 | 8 ± 4 |"), std::string::npos) << page;
+  EXPECT_NE(page.find("took 42 s"), std::string::npos) << page;
 }
