@@ -20,6 +20,11 @@ void add_run(CLI::App& app, Action& action);
 void add_search(CLI::App& app, Action& action);
 void add_cost(CLI::App& app, Action& action);
 void add_thermal(CLI::App& app, Action& action);
+void add_plot(CLI::App& app, Action& action);
+
+// `cimkit plot SPEC.json OUT.png` (cmd_plot.cpp): DataError naming SPEC and the key for a bad
+// description.
+int plot_command(const std::string& spec_path, const std::string& png_path, std::ostream& out);
 
 // `cimkit list [KIND]` and `cimkit describe NAME`, printing to `out` (Error for unknown names).
 int list_command(const std::string& kind, std::ostream& out);

@@ -13,6 +13,7 @@ int main(int argc, char** argv) {
   cimkit::cli::add_search(app, action);
   cimkit::cli::add_cost(app, action);
   cimkit::cli::add_thermal(app, action);
+  cimkit::cli::add_plot(app, action);
   cimkit::cli::add_demo(app, action);
   cimkit::cli::add_mvm(app, action);
   cimkit::cli::add_list(app, action);

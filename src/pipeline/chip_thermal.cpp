@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cmath>
 #include <sstream>
 
@@ -198,6 +199,8 @@ nlohmann::json ChipThermal::to_json() const {
                              {"temperature_k", steady.field.die_k.at(hotspots[i].first, hotspots[i].second)},
                              {"block", hotspot_blocks[i]}});
   }
+  const auto q = array_quantiles();
+  j["arrays"] = {{"min_k", q[0]}, {"p25_k", q[1]}, {"median_k", q[2]}, {"p75_k", q[3]}, {"max_k", q[4]}};
   for (size_t li = 0; li < plan.layers.size(); ++li) {
     const auto& t = array_temperature_k[li];
     double lo = 1e300, hi = -1e300, sum = 0;
@@ -212,6 +215,21 @@ nlohmann::json ChipThermal::to_json() const {
                            {"max_k", hi}});
   }
   return j;
+}
+
+std::array<double, 5> ChipThermal::array_quantiles() const {
+  std::vector<double> arrays;
+  for (const auto& layer : array_temperature_k) arrays.insert(arrays.end(), layer.begin(), layer.end());
+  if (arrays.empty()) throw Error("the chip's thermal solution has no arrays to take the temperature distribution of");
+  std::sort(arrays.begin(), arrays.end());
+  std::array<double, 5> out{};
+  const double qs[5] = {0.0, 0.25, 0.5, 0.75, 1.0};
+  for (size_t i = 0; i < 5; ++i) {
+    const double pos = qs[i] * static_cast<double>(arrays.size() - 1);
+    const size_t lo = static_cast<size_t>(std::floor(pos)), hi = std::min(lo + 1, arrays.size() - 1);
+    out[i] = arrays[lo] + (pos - static_cast<double>(lo)) * (arrays[hi] - arrays[lo]);
+  }
+  return out;
 }
 
 std::string ChipThermal::summary() const {

@@ -16,6 +16,7 @@
 #include <nlohmann/json.hpp>
 #include <torch/torch.h>
 
+#include <array>
 #include <string>
 #include <vector>
 
@@ -63,7 +64,11 @@ struct ChipThermal {
   std::vector<std::vector<double>> array_temperature_k;  // [layer][array]
   std::vector<std::pair<int, int>> hotspots;             // (row, col) of local maxima, hottest first
   std::vector<std::string> hotspot_blocks;               // the PE block at each hotspot ("" if none)
-  nlohmann::json to_json() const;
+  // The arrays' temperature distribution (paper 000 Fig. 8e): minimum, 25th percentile, median,
+  // 75th percentile and maximum over every array of every layer, each array at the temperature
+  // it is read at (linear interpolation between order statistics).
+  std::array<double, 5> array_quantiles() const;
+  nlohmann::json to_json() const;  // with "arrays": {min_k, p25_k, median_k, p75_k, max_k}
   std::string summary() const;
   // The die's temperature as a heat-map PNG, the hotspots outlined.
   void write_map_png(const std::string& path, const std::string& title) const;

@@ -29,6 +29,12 @@ Schema PretrainOptions::schema() {
       .def(int64_t{1});
   s.real("threshold", "bsq: a top bit plane with at most this fraction of '1's is dropped (BSQ: 0)").range(0, 1).def(0.0);
   s.integer("max_bits", "bsq: most magnitude bits a layer may grow to at re-quantisation (BSQ: 8)").range(1, 15).def(int64_t{7});
+  s.integer("finetune_epochs",
+            "Epochs of quantisation-aware training after the stage at the bits it leaves, with the train section's "
+            "optimiser and learning rate (BSQ's fine-tune with the fixed scheme: the final re-quantisation rounds the "
+            "continuous planes, which costs accuracy until the network is trained at those codes; 0: none)")
+      .range(0, 100000)
+      .def(int64_t{0});
   return s;
 }
 
@@ -44,6 +50,7 @@ PretrainOptions PretrainOptions::from_params(const Params& p) {
   o.requantize_every = p.get_int("requantize_every");
   o.threshold = p.get_real("threshold");
   o.max_bits = static_cast<int>(p.get_int("max_bits"));
+  o.finetune_epochs = p.get_int("finetune_epochs");
   return o;
 }
 
@@ -82,6 +89,7 @@ nlohmann::json PretrainOutcome::to_json() const {
   return {{"before", stats(before)},
           {"after", stats(after)},
           {"accuracy_before", accuracy_before},
+          {"accuracy_rounded", accuracy_rounded},
           {"accuracy_after", accuracy_after},
           {"epochs", history.size()},
           {"weight_bits", layer_bits},
@@ -92,9 +100,11 @@ std::string PretrainOutcome::summary() const {
   std::string bits;
   for (size_t i = 0; i < layer_bits.size(); ++i) bits += (i ? " " : "") + std::to_string(layer_bits[i]);
   return fmt::format("weight bits per layer after the stage: [{}]\n", bits) + fmt::format("pretraining: bit sparsity {:.2f} % -> {:.2f} %, Σ|w| {:.4g} -> {:.4g}, '1' bits {:.0f} -> {:.0f}, "
-                     "quantised accuracy {:.2f} % -> {:.2f} % ({:.1f} s)\n",
+                     "quantised accuracy {:.2f} % -> {:.2f} %{} ({:.1f} s)\n",
                      100 * before.bit_sparsity, 100 * after.bit_sparsity, before.sum_abs, after.sum_abs, before.ones,
-                     after.ones, 100 * accuracy_before, 100 * accuracy_after, seconds);
+                     after.ones, 100 * accuracy_before, 100 * accuracy_rounded,
+                     accuracy_after != accuracy_rounded ? fmt::format(", after the fine-tune {:.2f} %", 100 * accuracy_after) : "",
+                     seconds);
 }
 
 PretrainOutcome pretrain(JobModel& jm, JobData& jd, const PretrainOptions& po, const train::TrainOptions& base,
@@ -190,7 +200,23 @@ PretrainOutcome pretrain(JobModel& jm, JobData& jd, const PretrainOptions& po, c
     }
   }
   net.set_mode(nn::LayerMode::Quantised);
-  out.accuracy_after = accuracy(net, held_out, -1);
+  out.accuracy_rounded = accuracy(net, held_out, -1);
+  net.set_mode(mode);
+  // BSQ's fine-tune with the fixed scheme: QAT at the codes' bits, the job's own optimiser.
+  if (po.finetune_epochs > 0 && !out.interrupted) {
+    train::TrainOptions fo = base;
+    fo.epochs = po.finetune_epochs;
+    TrainingSettings fs = settings;
+    fs.configure = nullptr;
+    fs.out_dir.clear();
+    fs.resume_from.clear();
+    const TrainingOutcome tr = train_model(jm, jd, fo, derive_seed(seed, "pretrain_finetune"), fs);
+    out.history.insert(out.history.end(), tr.history.begin(), tr.history.end());
+    out.interrupted = tr.interrupted;
+    out.seconds += tr.seconds;
+  }
+  net.set_mode(nn::LayerMode::Quantised);
+  out.accuracy_after = po.finetune_epochs > 0 ? accuracy(net, held_out, -1) : out.accuracy_rounded;
   net.set_mode(mode);
   if (!histogram_png.empty()) {
     LineChart c;

@@ -35,6 +35,7 @@ struct PretrainOptions {
   int64_t requantize_every = 1;    // bsq: epochs between re-quantisations
   double threshold = 0.0;          // bsq: precision adjustment's threshold
   int max_bits = 7;                // bsq: magnitude bits at most
+  int64_t finetune_epochs = 0;     // QAT at the resulting bits afterwards (BSQ's fixed-scheme fine-tune)
   static Schema schema();
   static PretrainOptions from_params(const Params& p);
 };
@@ -42,6 +43,7 @@ struct PretrainOptions {
 struct PretrainOutcome {
   train::BitStats before, after;  // paper 000 Fig. 4: bit sparsity and Σ|w|
   double accuracy_before = 0, accuracy_after = 0;  // quantised mode, on the validation split (else test)
+  double accuracy_rounded = 0;  // the same straight after the codes are written back (before any fine-tune)
   std::vector<int> layer_bits;                      // each layer's weight bits at the end
   std::vector<train::EpochMetrics> history;
   bool interrupted = false;

@@ -136,17 +136,13 @@ search::Evaluation CandidateEvaluator::operator()(const search::Candidate& propo
   r["peak_k"] = e.thermal->steady.stats.peak_k;
   r["mean_k"] = e.thermal->steady.stats.mean_k;
   r["std_k"] = e.thermal->steady.stats.std_k;
-  // The arrays' temperature distribution (paper 000 Fig. 8e): quantiles over every array of every
-  // layer, each at the mean temperature of its slot (the temperature it is read at).
-  std::vector<double> arrays;
-  for (const auto& layer : e.thermal->array_temperature_k) arrays.insert(arrays.end(), layer.begin(), layer.end());
-  std::sort(arrays.begin(), arrays.end());
-  for (const auto& [key, q] : {std::pair{"array_t_min_k", 0.0}, {"array_t_p25_k", 0.25}, {"array_t_median_k", 0.5},
-                               {"array_t_p75_k", 0.75}, {"array_t_max_k", 1.0}}) {
-    const double pos = q * static_cast<double>(arrays.size() - 1);
-    const size_t lo = static_cast<size_t>(std::floor(pos)), hi = std::min(lo + 1, arrays.size() - 1);
-    r[key] = arrays[lo] + (pos - static_cast<double>(lo)) * (arrays[hi] - arrays[lo]);
-  }
+  // The arrays' temperature distribution (paper 000 Fig. 8e).
+  const auto q = e.thermal->array_quantiles();
+  r["array_t_min_k"] = q[0];
+  r["array_t_p25_k"] = q[1];
+  r["array_t_median_k"] = q[2];
+  r["array_t_p75_k"] = q[3];
+  r["array_t_max_k"] = q[4];
   std::string dt;
   for (size_t l = 0; l < t.delta_t_k.size(); ++l) dt += (l ? " " : "") + fmt::format("{:.4f}", t.delta_t_k[l]);
   r["delta_t_k_per_layer"] = dt;

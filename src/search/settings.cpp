@@ -13,7 +13,13 @@ Schema SearchSettings::schema() {
   s.choice("fidelity", {"bit_exact", "tile", "weight"},
            "Rung of the inner loop's analog reads (docs/results/fidelity.md: tile ranks as bit_exact does)")
       .def(std::string("tile"));
-  s.integer("finalists", "Best candidates re-evaluated at bit_exact at the end (0: none)").range(0, 1000).def(int64_t{3});
+  s.integer("finalists", "Best candidates re-evaluated at final_fidelity on the test set at the end (0: none)")
+      .range(0, 1000)
+      .def(int64_t{3});
+  s.choice("final_fidelity", {"bit_exact", "tile", "weight"},
+           "Rung of the finalists' and the fixed 8-bit reference's re-evaluation (bit_exact; tile for deep networks "
+           "where bit_exact at 8 bits costs minutes, docs/results/fidelity.md)")
+      .def(std::string("bit_exact"));
   s.choice("reward_images", {"validation", "test"},
            "Images the reward's accuracy is measured on: the validation split (data.val_fraction; the finalists "
            "and the fixed 8-bit model are then reported on the test set, unseen by the search) or the test set")
@@ -68,6 +74,7 @@ SearchSettings SearchSettings::from_config(const ConfigNode& section, const std:
   s.budget.wall_seconds = p.get_real("wall_seconds");
   s.fidelity = p.get_string("fidelity");
   s.finalists = p.get_int("finalists");
+  s.final_fidelity = p.get_string("final_fidelity");
   s.refine = p.get_bool("refine");
   s.reward_images = p.get_string("reward_images");
   s.validation_limit = p.get_int("validation_limit");

@@ -16,7 +16,8 @@ struct SearchSettings {
   ConfigNode strategy;          // {impl: ddpg, ...}: make_strategy's section
   Budget budget;
   std::string fidelity = "tile";
-  int64_t finalists = 3;        // best candidates re-evaluated at bit_exact
+  int64_t finalists = 3;        // best candidates re-evaluated at final_fidelity
+  std::string final_fidelity = "bit_exact";
   bool refine = true;
   std::string reward_images = "validation";  // "validation" | "test": what the reward's accuracy reads
   int64_t validation_limit = 1000;           // validation images per evaluation (0: all)

@@ -90,7 +90,7 @@ TEST(ExitCodes, UnknownCommandNamesItAndSuggestsTheClosest) {
   CliRun r = run_cimkit("thremal -f x.yaml");
   EXPECT_EQ(r.code, 2) << r.output;
   EXPECT_HAS(r.output, "unknown command 'thremal' (did you mean 'thermal'?)");
-  EXPECT_HAS(r.output, "known: run, search, cost, thermal, demo, mvm, list, describe, docs");
+  EXPECT_HAS(r.output, "known: run, search, cost, thermal, plot, demo, mvm, list, describe, docs");
   r = run_cimkit("tarin");  // nothing close: no suggestion, but the list
   EXPECT_EQ(r.code, 2) << r.output;
   EXPECT_HAS(r.output, "unknown command 'tarin'; known: run, search, cost");
@@ -164,6 +164,7 @@ const std::map<std::string, NoArguments>& no_argument_behaviour() {
        {false, 0, {"default: the default chip preset", "default: runs/demo", "default 1000"}}},
       {"cost", {true, 0, {"resnet18"}}},  // the documented default network, shapes only (fast)
       {"thermal", {true, 2, {"--floorplan", "--network"}}},
+      {"plot", {true, 2, {"missing required argument"}}},
       {"mvm", {true, 2, {"missing required arguments --weights, --inputs, --out"}}},
       {"list", {true, 0, {"What you can name (cimkit list KIND)"}}},
       {"describe", {true, 2, {"missing required argument what"}}},

@@ -134,6 +134,34 @@ TEST(Pretrain, BsqSetsEachLayersBits) {
   }
   EXPECT_TRUE(fewer);  // a strong group lasso empties some top planes
   EXPECT_LT(out.after.ones, out.before.ones);
+  EXPECT_EQ(out.accuracy_after, out.accuracy_rounded);  // no fine-tune asked for
+}
+
+// BSQ's fine-tune with the fixed scheme: QAT epochs after the stage, at the bits it left.
+TEST(Pretrain, FinetuneTrainsAtTheFoundBits) {
+  Stage s = setup();
+  PretrainOptions po;
+  po.enabled = true;
+  po.method = "bsq";
+  po.epochs = 1;
+  po.optimizer = "adam";
+  po.alpha = 0.5;
+  po.beta = 0.0;
+  po.finetune_epochs = 2;
+  TrainingSettings ts;
+  ts.progress = nullptr;
+  ts.stop_on_signals = false;
+  train::TrainOptions base = quiet();
+  base.lr = 0.01;
+  const PretrainOutcome out = pretrain(s.jm, s.jd, po, base, 7, ts);
+  EXPECT_EQ(out.history.size(), 3u);  // 1 epoch of BSQ, 2 of fine-tune
+  auto layers = s.jm.net->analog_layers();
+  for (size_t i = 0; i < layers.size(); ++i) {
+    EXPECT_EQ(layers[i].layer->precision().weight_bits, out.layer_bits[i]) << layers[i].name;
+  }
+  EXPECT_NE(out.accuracy_after, out.accuracy_rounded);  // the fine-tune changed the network
+  EXPECT_NE(out.summary().find("after the fine-tune"), std::string::npos) << out.summary();
+  EXPECT_EQ(out.to_json()["accuracy_rounded"].get<double>(), out.accuracy_rounded);
 }
 
 }  // namespace
