@@ -32,6 +32,18 @@ Schema CrossbarSpec::schema() {
   s.choice("read_noise_mode", {"output", "per_cell"}, "Read noise: `output` draws the exact column-sum distribution (one Gaussian per partial sum), `per_cell` draws every cell on every read (slow; for verification)")
       .def(std::string("output"));
   s.boolean("lossless_shortcut", "Use one exact GEMM when the chip provably loses nothing (ideal cells, lossless ADC)").def(true);
+  // Interconnect parasitics (IR drop; circuit/ir_drop.hpp for the network and its conventions).
+  // Typical values: MNSIM 2.0's default wire resistance 2.82 Ω per cell (shared/reference/mnsim.md);
+  // aihwkit's IRDropT 0.15 Ω per segment (shared/reference/aihwkit.md); or from a node's wire
+  // (circuit::segment_resistance_ohm: ρ · pitch / (width · thickness)).
+  s.choice("ir_drop", {"none", "circuit", "fast"},
+           "Wire resistance of the arrays: none, circuit (the resistive network solved exactly per programmed array "
+           "and read condition), fast (first order in the wire resistances; docs/results/ir_drop.md for its error)")
+      .def(std::string("none"));
+  s.real("r_wire_row_ohm", "Word-line resistance per cell segment (with ir_drop)").with_unit("ohm").at_least(0).def(0.0);
+  s.real("r_wire_col_ohm", "Bit-line resistance per cell segment (with ir_drop)").with_unit("ohm").at_least(0).def(0.0);
+  s.real("r_driver_ohm", "Row driver output resistance (with ir_drop)").with_unit("ohm").at_least(0).def(0.0);
+  s.real("r_sense_ohm", "Sense amplifier input resistance to its virtual ground (with ir_drop)").with_unit("ohm").at_least(0).def(0.0);
   s.integer("chunk_mb", "Bound on the engine's working memory per call: input rows are processed in chunks (larger is not faster: 32 MiB keeps partial sums near the caches)").range(1, 1 << 20).def(int64_t{32});
   return s;
 }
@@ -61,6 +73,14 @@ CrossbarSpec CrossbarSpec::from_params(const Params& p) {
   s.read_noise_mode = p.get_string("read_noise_mode") == "output" ? ReadNoiseMode::Output : ReadNoiseMode::PerCell;
   s.lossless_shortcut = p.get_bool("lossless_shortcut");
   s.chunk_bytes = p.get_int("chunk_mb") << 20;
+  s.ir_drop = circuit::parse_ir_drop_mode(p.get_string("ir_drop"));
+  s.wires.r_row_ohm = p.get_real("r_wire_row_ohm");
+  s.wires.r_col_ohm = p.get_real("r_wire_col_ohm");
+  s.wires.r_driver_ohm = p.get_real("r_driver_ohm");
+  s.wires.r_sense_ohm = p.get_real("r_sense_ohm");
+  if (s.ir_drop != circuit::IrDropMode::None && s.path == EnginePath::Integer) {
+    p.fail("path", "the integer path has no wires; with ir_drop '" + p.get_string("ir_drop") + "' use 'conductance' or 'auto'");
+  }
   if (s.baseline == Baseline::ReferenceColumn && s.cols < 2) p.fail("cols", "a reference column needs at least 2 columns");
   if (s.subtract == Subtraction::Analog && s.weight_scheme != WeightScheme::Differential) {
     p.fail("subtract", "'analog' subtracts the two columns of a differential pair; weight_scheme '" +

@@ -8,6 +8,7 @@
 
 #include "circuit/adc.hpp"
 #include "circuit/dac.hpp"
+#include "circuit/ir_drop.hpp"
 #include "core/registry.hpp"
 #include "crossbar/precision.hpp"
 #include "device/device_model.hpp"
@@ -39,6 +40,10 @@ struct CrossbarSpec {
   ReadNoiseMode read_noise_mode = ReadNoiseMode::Output;
   bool lossless_shortcut = true;
   int64_t chunk_bytes = int64_t{32} << 20;
+  circuit::IrDropMode ir_drop = circuit::IrDropMode::None;
+  circuit::WireParasitics wires;
+  // True when reads go through the wires' network (a mode and a resistance).
+  bool has_ir_drop() const { return ir_drop != circuit::IrDropMode::None && !wires.none(); }
 
   static Schema schema();
   static CrossbarSpec from_params(const Params& p);

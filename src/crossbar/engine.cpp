@@ -3,6 +3,8 @@
 #include <ATen/record_function.h>
 
 #include <cmath>
+#include <tuple>
+#include <utility>
 
 #include "core/error.hpp"
 #include "core/rng.hpp"
@@ -55,6 +57,7 @@ CrossbarLayer::CrossbarLayer(std::shared_ptr<const Chip> chip, const torch::Tens
 
   integer_path_ = spec_.path == EnginePath::Integer ||
                   (spec_.path == EnginePath::Auto && chip_->device().is_ideal() && chip_->dac().is_linear() &&
+                   !spec_.has_ir_drop() &&
                    spec_.baseline != Baseline::Digital);
   temp_per_array_ = torch::full({map_.n_arrays}, opt_.operating.temperature_k,
                                 torch::TensorOptions().dtype(torch::kFloat64).device(device_));
@@ -186,16 +189,20 @@ void CrossbarLayer::refresh_read_state() {
     ReadConditions rc_ref = rc;
     rc_ref.temperature_k = temps.unsqueeze(1);  // [T, 1, A]
     g_ref_read = dev.at_conditions(g_ref_prog_, ref_traits_, rc_ref);
+    // Through the wires (chip.crossbar.ir_drop): the columns see each array's effective
+    // conductance matrix, solved once per read state; read noise and read energy stay the cells'.
+    torch::Tensor g_seen = g_read, g_ref_seen = g_ref_read;
+    if (spec_.has_ir_drop()) std::tie(g_seen, g_ref_seen) = through_wires(g_read, g_ref_read);
     // What the ADC sees per cell, in level units: the cell minus its row's reference cell, minus
     // the nominal G_off (cancelled), or the whole cell current (digital: removed after the ADC).
     if (wl_.analog_subtraction) {  // the pair's currents subtract: G+ - G- (their HRS parts cancel)
-      w_eff_ = subtract_pairs(g_read / dg).to(torch::kFloat32).contiguous();
+      w_eff_ = subtract_pairs(g_seen / dg).to(torch::kFloat32).contiguous();
     } else if (ref_col) {
-      w_eff_ = ((g_read - g_ref_read.index_select(2, col_array_)) / dg).to(torch::kFloat32).contiguous();
+      w_eff_ = ((g_seen - g_ref_seen.index_select(2, col_array_)) / dg).to(torch::kFloat32).contiguous();
     } else if (spec_.baseline == Baseline::Cancelled) {
-      w_eff_ = ((g_read - g_off) / dg).to(torch::kFloat32).contiguous();
+      w_eff_ = ((g_seen - g_off) / dg).to(torch::kFloat32).contiguous();
     } else {
-      w_eff_ = (g_read / dg).to(torch::kFloat32).contiguous();
+      w_eff_ = (g_seen / dg).to(torch::kFloat32).contiguous();
     }
     noise_var_ = noise_std_ = ref_noise_var_ = ref_noise_std_ = torch::Tensor();
     if (dev.has_read_noise()) {
@@ -224,6 +231,26 @@ void CrossbarLayer::refresh_read_state() {
   sums.index({Slice(), Slice(), A - 1}) += static_cast<double>(map_.data_cols_per_array - used_last) * g_off;
   if (ref_col) sums += g_ref_read;
   row_g_sum_ = sums.to(torch::kFloat64);
+}
+
+// Each array as the wires see it: its data columns in their order, the unused columns of a
+// partly filled last array (HRS cells, still on the driven rows), then the reference column at
+// the far end; solved by circuit::effective_conductance and taken apart again.
+std::pair<torch::Tensor, torch::Tensor> CrossbarLayer::through_wires(const torch::Tensor& g,
+                                                                     const torch::Tensor& g_ref) const {
+  const int64_t T = map_.row_tiles, A = map_.arrays_per_tile, R = spec_.rows, D = map_.data_cols_per_array;
+  const int64_t used = g.size(2);
+  const double g_off = chip_->device().g_off_siemens();
+  torch::Tensor phys = torch::constant_pad_nd(g, {0, A * D - used}, g_off).view({T, R, A, D}).permute({0, 2, 1, 3});
+  const bool ref_col = spec_.baseline == Baseline::ReferenceColumn;
+  if (ref_col) phys = torch::cat({phys, g_ref.permute({0, 2, 1}).unsqueeze(3)}, 3);
+  if (phys.size(3) < spec_.cols) phys = torch::constant_pad_nd(phys, {0, spec_.cols - phys.size(3)}, g_off);
+  const torch::Tensor eff =
+      circuit::effective_conductance(phys.reshape({T * A, R, spec_.cols}), spec_.wires, spec_.ir_drop)
+          .view({T, A, R, spec_.cols});
+  torch::Tensor g_eff = eff.narrow(3, 0, D).permute({0, 2, 1, 3}).reshape({T, R, A * D}).narrow(2, 0, used).contiguous();
+  torch::Tensor ref_eff = ref_col ? eff.select(3, D).permute({0, 2, 1}).contiguous() : g_ref;
+  return {g_eff, ref_eff};
 }
 
 // [T, R, K*2*out] per cell (column g*out + o, g = k*2 + p) -> [T, R, K*out]: the positive

@@ -150,6 +150,9 @@ class CrossbarLayer {
   void sliced_chunk(const torch::Tensor& stored, Mode mode, torch::Tensor& acc_c, torch::Tensor& level_sq,
                     torch::Tensor& partial, at::Generator& gen, Calibration* calib, int64_t only_tile = -1);
   void refresh_read_state();
+  // The cells' conductances [T, R, G*out] and the reference cells' [T, R, A] as the columns see
+  // them through the wires (chip.crossbar.ir_drop).
+  std::pair<torch::Tensor, torch::Tensor> through_wires(const torch::Tensor& g, const torch::Tensor& g_ref) const;
   void plan_layer();
   void update_transfer();
   torch::Tensor subtract_pairs(const torch::Tensor& per_cell) const;
