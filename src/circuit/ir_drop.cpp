@@ -199,7 +199,10 @@ torch::Tensor fast_effective(const torch::Tensor& g, const WireParasitics& w) {
   const torch::Tensor wsum = (g * dist).cumsum(1);
   const torch::Tensor beyond = wsum.select(1, R - 1).unsqueeze(1) - wsum;          // Σ_{i>m} (R − i) G_ij
   const torch::Tensor q = w.r_sense_ohm * col_sum + w.r_col_ohm * (dist * cum + beyond);
-  return g * (1.0 - w.r_driver_ohm * row_total - w.r_row_ohm * p - q);
+  const torch::Tensor d = w.r_driver_ohm * row_total + w.r_row_ohm * p + q;
+  // G / (1 + δ) rather than G (1 − δ): the same to first order, exact for a lone cell (its current
+  // is V / (1/G + the wires in its path)), and it keeps A positive where the drop is large.
+  return g / (1.0 + d);
 }
 
 void check_g(const torch::Tensor& g, const char* what) {

@@ -30,11 +30,14 @@
 //            its rate grows with r·G·N².
 //   fast     first order in the wire resistances: every wire carries the current the ideal
 //            array would draw, so a node's drop is the sum of those currents times the segments
-//            between it and its driver or sense amplifier (closed form, O(R·C) per array):
-//              A_mj = G_mj (1 − r_drv·S_m0 − r_row·P_mj − r_sense·Σ_i G_ij
-//                           − r_col·[(R − m)·Σ_{i≤m} G_ij + Σ_{i>m} (R − i)·G_ij])
-//            with S_mk = Σ_{l≥k} G_ml and P_mj = Σ_{k≤j} S_mk. Its error is second order (it
-//            ignores that the drops reduce the currents that cause them); docs/results/ir_drop.md.
+//            between it and its driver or sense amplifier. The fractional loss of cell (m, j) is
+//              δ_mj = r_drv·S_m0 + r_row·P_mj + r_sense·Σ_i G_ij
+//                     + r_col·[(R − m)·Σ_{i≤m} G_ij + Σ_{i>m} (R − i)·G_ij]
+//            with S_mk = Σ_{l≥k} G_ml and P_mj = Σ_{k≤j} S_mk, and A_mj = G_mj / (1 + δ_mj):
+//            equal to G (1 − δ) to first order, exact for a lone cell (V / (1/G + its wires)),
+//            positive however large the drop (closed form, O(R·C) per array). The linear
+//            G (1 − δ) goes negative where δ > 1; the rational form's error against `circuit`
+//            is 10-100x smaller on the sweep (docs/results/ir_drop.md).
 // A zero resistance joins the nodes it separates (r_row = 0: each row one node; r_col = 0: each
 // column one node); all four zero leaves A = G exactly.
 #pragma once

@@ -46,7 +46,7 @@ MvmResult CrossbarLayer::forward_windows(const torch::Tensor& codes, const Windo
   }
   if (!opt_.integer_codes) throw Error("forward_windows: needs integer input codes (Options::integer_codes)");
   check_calibrated();
-  const int64_t k = w.kernel, s = w.stride, p = w.padding, in = map_.in_features, out = map_.out_features;
+  const int64_t k = w.kernel, s = w.stride, p = w.padding, in = map_.in_features;
   if (codes.dim() != 4 || k < 1 || s < 1 || p < 0 || codes.size(1) * k * k != in ||
       codes.size(2) + 2 * p < k || codes.size(3) + 2 * p < k) {
     throw ShapeError(fmt::format("forward_windows: codes must be [N, C, H, W] with C·k·k = {} and H, W + 2·padding >= k "
