@@ -41,16 +41,22 @@ std::vector<double> numbers(const std::string& s) {
 
 double rel(const torch::Tensor& a, const torch::Tensor& ref) { return ((a - ref).norm() / ref.norm()).item<double>(); }
 
-// [n, rows] bit planes of consecutive pixels of test images (plane b of image k at offset o).
+// [n, rows] bit planes of consecutive pixels of test images, from the image's sixth pixel row on
+// (the top rows are background), continuing into the next image where an array is longer;
+// planes that are all zero (nothing to read) are skipped.
 torch::Tensor realistic_inputs(const data::Dataset& d, int64_t n, int64_t rows) {
   const torch::Tensor pix = d.images.reshape({d.size(), -1}).to(torch::kInt64);  // [N, 784]
-  const int64_t per = pix.size(1);
+  const int64_t skip = 6 * 28;
   torch::Tensor out = torch::empty({n, rows}, torch::kFloat64);
-  for (int64_t k = 0; k < n; ++k) {
+  int64_t filled = 0;
+  for (int64_t k = 0; filled < n; ++k) {
+    if (k > 64 * n) throw Error("ir_drop_sweep: the test images gave too few non-zero bit planes");
     const int64_t image = k / 8, plane = 7 - k % 8;  // most significant planes first
-    torch::Tensor seq = pix[image % d.size()];
-    while (seq.size(0) < rows) seq = torch::cat({seq, pix[(image + seq.size(0) / per) % d.size()]});
-    out[k] = torch::bitwise_and(torch::bitwise_right_shift(seq.narrow(0, 0, rows), plane), 1).to(torch::kFloat64);
+    torch::Tensor seq = pix[image % d.size()].narrow(0, skip, pix.size(1) - skip);
+    for (int64_t next = image + 1; seq.size(0) < rows; ++next) seq = torch::cat({seq, pix[next % d.size()]});
+    const torch::Tensor bits = torch::bitwise_and(torch::bitwise_right_shift(seq.narrow(0, 0, rows), plane), 1);
+    if (bits.sum().item<int64_t>() == 0) continue;
+    out[filled++] = bits.to(torch::kFloat64);
   }
   return out;
 }

@@ -10,8 +10,8 @@ import csv
 import json
 import os
 import statistics
-import subprocess
-import tempfile
+
+from cimkit_plot import cimkit_plot
 
 ap = argparse.ArgumentParser()
 ap.add_argument("out")
@@ -76,12 +76,7 @@ def moving(xs, window=20):
 
 
 def plot(spec, png):
-    with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as f:
-        json.dump(spec, f)
-    try:
-        subprocess.run([args.cimkit, "plot", f.name, png], check=True, stdout=subprocess.DEVNULL)
-    finally:
-        os.unlink(f.name)
+    cimkit_plot(args.cimkit, spec, png)
 
 
 def draw(net, layer_names):

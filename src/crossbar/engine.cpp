@@ -124,14 +124,21 @@ void CrossbarLayer::program() {
   ++program_count_;
   read_state_dirty_ = true;
   tile_model_dirty_ = true;
-  if (integer_path_) return;
   const DeviceModel& dev = chip_->device();
+  const std::vector<int64_t> ref_shape = {map_.row_tiles, spec_.rows, map_.arrays_per_tile};
+  // Every cell is written once per programming; the counts start at the device's prior writes.
+  if (program_count_ == 1) {
+    writes_ = torch::full(levels_.sizes(), dev.initial_writes(), torch::TensorOptions().dtype(torch::kInt64).device(device_));
+    ref_writes_ = torch::full(ref_shape, dev.initial_writes(), writes_.options());
+  }
+  writes_ += 1;
+  ref_writes_ += 1;
+  if (integer_path_) return;
   const int64_t n_levels = int64_t{1} << spec_.cell_bits;
   // Cell state is float64: then (G - G_off) / dG of an ideal cell rounds to its level exactly
   // when the effective matrix is cast to float32, so both paths agree bit for bit.
   const auto f64 = torch::TensorOptions().dtype(torch::kFloat64).device(device_);
-  const std::vector<int64_t> ref_shape = {map_.row_tiles, spec_.rows, map_.arrays_per_tile};
-  if (!traits_.d2d.defined() && !traits_.stuck.defined() && !traits_.drift_nu.defined() && program_count_ == 1) {
+  if (program_count_ == 1) {
     at::Generator g_data = make_generator(derive_seed(opt_.seed, "cell_traits", opt_.layer_id, 0), device_);
     at::Generator g_ref = make_generator(derive_seed(opt_.seed, "cell_traits", opt_.layer_id, 1), device_);
     traits_ = dev.draw_traits(levels_.sizes(), g_data, f64);
@@ -139,8 +146,8 @@ void CrossbarLayer::program() {
   }
   at::Generator g_data = make_generator(derive_seed(opt_.seed, "program", opt_.layer_id, program_count_, 0), device_);
   at::Generator g_ref = make_generator(derive_seed(opt_.seed, "program", opt_.layer_id, program_count_, 1), device_);
-  g_prog_ = dev.program(levels_.to(torch::kFloat64), n_levels, traits_, g_data);
-  g_ref_prog_ = dev.program(torch::zeros(ref_shape, f64), n_levels, ref_traits_, g_ref);
+  g_prog_ = dev.program(levels_.to(torch::kFloat64), n_levels, traits_, g_data, writes_);
+  g_ref_prog_ = dev.program(torch::zeros(ref_shape, f64), n_levels, ref_traits_, g_ref, ref_writes_);
 }
 
 void CrossbarLayer::set_time_since_program(double seconds) {

@@ -122,6 +122,11 @@ class CrossbarLayer {
   // Programmed conductances (siemens) of the data cells, [T, rows, K*P*out]; undefined on the
   // integer path.
   const torch::Tensor& programmed_conductance() const { return g_prog_; }
+  // Writes each cell has had (int64; the device's endurance_prior_writes, then one per
+  // programming): data cells [T, rows, K*P*out] as programmed_conductance, reference cells
+  // [T, rows, arrays per tile]. A cell past its endurance wears (device/reram.cpp).
+  const torch::Tensor& write_counts() const { return writes_; }
+  const torch::Tensor& reference_write_counts() const { return ref_writes_; }
   // How often the tile rung fitted its ADC model (once per programming, read-condition or ADC
   // change that a tile read followed); rows of input it fits on at most.
   int64_t tile_model_fits() const { return tile_model_.fits; }
@@ -182,6 +187,7 @@ class CrossbarLayer {
   // Conductance path state.
   CellTraits traits_, ref_traits_;
   torch::Tensor g_prog_, g_ref_prog_;  // [T,R,G*out], [T,R,arrays_per_tile] siemens
+  torch::Tensor writes_, ref_writes_;  // the same shapes, int64 write counts
   int64_t program_count_ = 0;
   int64_t read_count_ = 0;
   Fidelity fidelity_ = Fidelity::BitExact;

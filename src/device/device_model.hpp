@@ -3,10 +3,14 @@
 // Contract and lifecycle (the crossbar engine drives it in this order):
 //   1. draw_traits(shape, gen)      once per physical cell, for the life of the chip:
 //                                   device-to-device (D2D) programming deviation, stuck-at
-//                                   faults, per-cell drift exponent.
-//   2. program(levels, traits, gen) at every (re)programming: target conductance of each level
+//                                   faults, per-cell drift exponent, write endurance.
+//   2. program(levels, traits, gen, writes)
+//                                   at every (re)programming: target conductance of each level
 //                                   code, D2D deviation, fresh cycle-to-cycle (C2C) draw,
-//                                   stuck cells forced to G_off / G_on.
+//                                   stuck cells forced to G_off / G_on, and the wear of cells
+//                                   written more often than their endurance. `writes` is each
+//                                   cell's write count including this write (the caller keeps
+//                                   it: initial_writes() when the chip is made, +1 per write).
 //   3. at_conditions(g, traits, c)  conductance when read at time c.time_since_program_s after
 //                                   programming and temperature c.temperature_k (per cell,
 //                                   broadcastable): drift, then temperature dependence.
@@ -28,6 +32,7 @@ struct CellTraits {
   torch::Tensor d2d;       // standard-normal draw per cell, scaled by the model's D2D sigma
   torch::Tensor stuck;     // int8 per cell: 0 healthy, 1 stuck at G_off, 2 stuck at G_on
   torch::Tensor drift_nu;  // drift exponent per cell
+  torch::Tensor endurance; // write cycles the cell survives intact (float64 per cell)
 };
 
 // When and how hot a read happens.
@@ -62,8 +67,13 @@ class DeviceModel {
 
   virtual CellTraits draw_traits(at::IntArrayRef shape, at::Generator& gen,
                                  const torch::TensorOptions& options) const = 0;
+  // writes: float or integer per cell, the count including this write; undefined: no wear
+  // (each cell's first write).
   virtual torch::Tensor program(const torch::Tensor& levels, int64_t n_levels,
-                                const CellTraits& traits, at::Generator& gen) const = 0;
+                                const CellTraits& traits, at::Generator& gen,
+                                const torch::Tensor& writes = {}) const = 0;
+  // Writes every cell has already had when the chip is first programmed (an aged chip).
+  virtual int64_t initial_writes() const { return 0; }
   virtual torch::Tensor at_conditions(const torch::Tensor& g_programmed, const CellTraits& traits,
                                       const ReadConditions& conditions) const = 0;
   virtual torch::Tensor read_noise_std(const torch::Tensor& g_read) const = 0;

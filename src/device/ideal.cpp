@@ -40,7 +40,7 @@ class IdealDevice final : public DeviceModel {
     return {};
   }
   torch::Tensor program(const torch::Tensor& levels, int64_t n_levels, const CellTraits&,
-                        at::Generator&) const override {
+                        at::Generator&, const torch::Tensor& = {}) const override {
     return nominal(levels, n_levels);
   }
   torch::Tensor at_conditions(const torch::Tensor& g_programmed, const CellTraits&,

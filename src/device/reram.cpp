@@ -21,6 +21,24 @@
 //                 Fig. 3a report LRS conductance "drops rapidly as temperature increases
 //                 especially after 330K, while HRS increases slowly".
 //   read noise    sigma_read = read_noise_std |G|, fresh Gaussian at every read.
+//   endurance     each cell survives N writes intact, ln N ~ N(ln endurance_cycles,
+//                 endurance_spread) per cell (a log-normal lifetime; spread 0: every cell the
+//                 median). Paper 001 §II: current ReRAM "endurance reaches up to 10^6 cycles".
+//                 Written for the n-th time with n > N, the cell wears (endurance_failure):
+//                   stuck_lrs  it stays at G_on: the RESET failure of HfOx 1T1R cells cycled
+//                              with a SET stronger than the RESET (Chen et al., IEEE TED 59(12),
+//                              2012, "Balancing SET/RESET pulse for >10^10 endurance");
+//                   stuck_hrs  it stays at G_off: the SET failure of the opposite imbalance
+//                              (same source);
+//                   narrow     the window closes towards HRS: G = G_off + (G - G_off) w with
+//                              w = max(0, 1 - endurance_window_loss_per_decade log10(n / N)),
+//                              the gradual degradation in which the LRS resistance rises as
+//                              the filament shrinks (Grossi et al.'s statistical study of HfO2
+//                              1T1R cycling, 2013, reports this as the main degradation); the
+//                              loss per decade is illustrative (no fit in ../shared/reference):
+//                              set it from your device's cycling data.
+//                 Worn cells still drift, heat and read noisily like the others.
+//                 endurance_prior_writes: writes every cell has had before first use.
 #include <cmath>
 #include <sstream>
 
@@ -57,7 +75,12 @@ class ReramDevice final : public DeviceModel {
         a_lrs_(p.get_real("temp_coeff_lrs_per_k")),
         a_hrs_(p.get_real("temp_coeff_hrs_per_k")),
         knee_k_(p.get_real("temp_knee_k")),
-        a_knee_(p.get_real("temp_coeff_lrs_above_knee_per_k")) {
+        a_knee_(p.get_real("temp_coeff_lrs_above_knee_per_k")),
+        endurance_(p.get_real("endurance_cycles")),
+        endurance_spread_(p.get_real("endurance_spread")),
+        wear_(p.get_string("endurance_failure")),
+        window_loss_(p.get_real("endurance_window_loss_per_decade")),
+        prior_writes_(p.get_int("endurance_prior_writes")) {
     if (g_off_s_ >= g_on_s_) {
       std::ostringstream m;
       m << "g_off_us (" << p.get_real("g_off_us") << ") must be below g_on_us ("
@@ -96,8 +119,16 @@ class ReramDevice final : public DeviceModel {
     // Paper 000 §I: LRS conductance "drops rapidly ... especially after 330K".
     s.real("temp_knee_k", "Temperature above which the extra LRS coefficient applies (paper 000: 330 K)").with_unit("K").above(0).at_most(1000).def(330.0);
     s.real("temp_coeff_lrs_above_knee_per_k", "Extra relative LRS change per kelvin above temp_knee_k").with_unit("1/K").range(-0.1, 0.1).def(0.0);
+    // Paper 001 §II: "the endurance reaches up to 10^6 cycles" for current devices.
+    s.real("endurance_cycles", "Median writes a cell survives intact (0: unlimited; paper 001: up to 1e6 for current ReRAM)").with_unit("cycles").at_least(0).def(0.0);
+    s.real("endurance_spread", "Sigma of ln(endurance) across cells (log-normal; 0: every cell the median)").at_least(0).at_most(10).def(0.0);
+    s.choice("endurance_failure", {"narrow", "stuck_lrs", "stuck_hrs"}, "A cell written past its endurance: its window closes towards HRS by endurance_window_loss_per_decade, or it sticks at G_on (RESET failure) or G_off (SET failure); Chen et al., IEEE TED 2012").def(std::string("narrow"));
+    s.real("endurance_window_loss_per_decade", "narrow: fraction of the window lost per decade of writes past the cell's endurance (illustrative default; fit it to your cycling data)").range(0, 100).def(1.0);
+    s.integer("endurance_prior_writes", "Writes every cell has had before the chip's first programming (an aged chip)").range(0, int64_t{1} << 50).def(int64_t{0});
     return s;
   }
+
+  int64_t initial_writes() const override { return prior_writes_; }
 
   double g_on_siemens() const override { return g_on_s_; }
   double g_off_siemens() const override { return g_off_s_; }
@@ -105,7 +136,7 @@ class ReramDevice final : public DeviceModel {
   bool has_read_noise() const override { return read_std_ > 0.0; }
   bool is_ideal() const override {
     return d2d_ == 0.0 && c2c_ == 0.0 && read_std_ == 0.0 && !has_faults() && !drifts() &&
-           !thermal();
+           !thermal() && !wears();
   }
 
   // Each per-cell trait draws from its own stream, derived from the generator's seed and the
@@ -135,13 +166,21 @@ class ReramDevice final : public DeviceModel {
       t.drift_nu = nu_std_ > 0.0 ? (cimkit::randn(shape, g, opt) * nu_std_ + nu_).clamp_min(0.0)
                                  : torch::full(shape, nu_, opt);
     }
+    if (wears()) {
+      at::Generator g = stream(gen, "endurance", opt.device());
+      const auto f64 = opt.dtype(torch::kFloat64);
+      t.endurance = endurance_spread_ > 0.0 ? torch::exp(cimkit::randn(shape, g, f64) * endurance_spread_ + std::log(endurance_))
+                                            : torch::full(shape, endurance_, f64);
+    }
     return t;
   }
 
   torch::Tensor program(const torch::Tensor& levels, int64_t n_levels, const CellTraits& traits,
-                        at::Generator& gen) const override {
+                        at::Generator& gen, const torch::Tensor& writes) const override {
     check_trait(traits.d2d, "d2d", levels);
     check_trait(traits.stuck, "stuck", levels);
+    check_trait(traits.endurance, "endurance", levels);
+    check_trait(writes, "writes (write counts)", levels);
     torch::Tensor g = nominal(levels, n_levels);
     if (traits.d2d.defined() || c2c_ > 0.0) {
       torch::Tensor dev = traits.d2d.defined() ? traits.d2d : torch::zeros_like(g);
@@ -151,6 +190,8 @@ class ReramDevice final : public DeviceModel {
       g = range_relative_ ? g + dev * (g_on_s_ - g_off_s_) : g * (dev + 1.0);
       g = g.clamp_min(0.0);
     }
+    // Wear first: a cell with a stuck-at fault does not switch, so it has nothing to wear.
+    if (traits.endurance.defined() && writes.defined()) g = wear(g, writes.to(torch::kFloat64), traits.endurance);
     if (traits.stuck.defined()) {
       g = g.masked_fill(traits.stuck == 1, g_off_s_).masked_fill(traits.stuck == 2, g_on_s_);
     }
@@ -183,6 +224,15 @@ class ReramDevice final : public DeviceModel {
   }
 
  private:
+  torch::Tensor wear(const torch::Tensor& g, const torch::Tensor& n, const torch::Tensor& endurance) const {
+    const torch::Tensor past = n > endurance;
+    if (wear_ == "stuck_lrs") return g.masked_fill(past, g_on_s_);
+    if (wear_ == "stuck_hrs") return g.masked_fill(past, g_off_s_);
+    const torch::Tensor decades = torch::log10(n / endurance).clamp_min(0.0).to(g.scalar_type());
+    const torch::Tensor w = (1.0 - window_loss_ * decades).clamp(0.0, 1.0);
+    return torch::where(past, (g - g_off_s_) * w + g_off_s_, g);
+  }
+  bool wears() const { return endurance_ > 0.0; }
   bool has_faults() const { return stuck_off_ + stuck_on_ > 0.0; }
   bool drifts() const { return nu_ > 0.0 || nu_std_ > 0.0; }
   bool thermal() const { return a_lrs_ != 0.0 || a_hrs_ != 0.0 || a_knee_ != 0.0; }
@@ -194,6 +244,10 @@ class ReramDevice final : public DeviceModel {
   double stuck_off_, stuck_on_;
   double nu_, nu_std_, t0_s_;
   double t_ref_k_, a_lrs_, a_hrs_, knee_k_, a_knee_;
+  double endurance_, endurance_spread_;
+  std::string wear_;
+  double window_loss_;
+  int64_t prior_writes_;
 };
 
 }  // namespace
