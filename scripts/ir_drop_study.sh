@@ -56,8 +56,8 @@ fi
 
 jobs_file=$OUT/jobs.txt
 : > "$jobs_file"
-common="--set threads=1 --set train.epochs=0 --set train.pretrained=$OUT/base/model.pt --set data.test_limit=1000
-        --set thermal.enabled=false --set eval.sqnr=false --set train.progress=none"
+common="--set threads=1 --set train.epochs=0 --set train.pretrained=$OUT/base/model.pt --set data.test_limit=1000"
+common+=" --set thermal.enabled=false --set eval.sqnr=false --set train.progress=none"  # one line per job
 for n in $SIZES; do
   geo="--set chip.crossbar.rows=$n --set chip.crossbar.cols=$n --set chip.crossbar.path=conductance"
   echo "$OUT/acc/n${n}_none $B run configs/quickstart.yaml --out $OUT/acc/n${n}_none --overwrite $common $geo" >> "$jobs_file"

@@ -195,6 +195,10 @@ SearchLog Driver::run(const EvaluateBatch& evaluate) {
       log.stopped_by = "wall time";
       break;
     }
+    if (strategy_->finished()) {
+      log.stopped_by = "strategy finished";
+      break;
+    }
     std::vector<Candidate> round;
     while (static_cast<int64_t>(round.size()) < std::min(left, opt_.parallel) && strategy_->proposable() > 0) {
       round.push_back(strategy_->propose());

@@ -58,7 +58,7 @@ struct SearchLog {
   std::vector<nlohmann::ordered_json> records;
   int64_t best = -1;        // index of the highest reward
   double elapsed_s = 0.0;   // wall time over every part of the run
-  std::string stopped_by;   // "episodes" | "wall time"
+  std::string stopped_by;   // "episodes" | "wall time" | "strategy finished"
 };
 
 class Driver {

@@ -34,6 +34,9 @@ class Strategy {
   // width the driver may use. At least 1 when nothing is outstanding; 0 when the next proposal
   // needs the outstanding rewards (a learning agent after its warm-up).
   virtual int64_t proposable() const = 0;
+  // True when the strategy has nothing more to propose (its own budget spent, or its space
+  // exhausted): the driver ends the search there. Strategies without an end never are.
+  virtual bool finished() const { return false; }
   // The strategy's own best guess now, without exploration (the same as propose() for
   // strategies that do not learn). Does not change the state.
   virtual Candidate best_guess() = 0;

@@ -39,6 +39,16 @@ Evaluation synthetic(const Candidate& c) {
   return e;
 }
 
+// The synthetic evaluation of a round, noting its size.
+EvaluateBatch in_rounds(std::vector<size_t>& rounds) {
+  return [&rounds](const std::vector<Candidate>& round) {
+    rounds.push_back(round.size());
+    std::vector<Evaluation> out;
+    for (const auto& c : round) out.push_back(synthetic(c));
+    return out;
+  };
+}
+
 std::string read(const fs::path& p) {
   std::ifstream f(p, std::ios::binary);
   std::ostringstream s;
@@ -138,18 +148,36 @@ TEST(SearchDriver, ParallelRoundsEqualTheOneAtATimeRun) {
     DriverOptions o = options(dir / "four", 9);
     o.parallel = 4;
     std::vector<size_t> rounds;
-    SearchLog four = Driver(make(), space(), o).run(EvaluateBatch([&](const std::vector<Candidate>& round) {
-      rounds.push_back(round.size());
-      std::vector<Evaluation> out;
-      for (const auto& c : round) out.push_back(synthetic(c));
-      return out;
-    }));
+    SearchLog four = Driver(make(), space(), o).run(in_rounds(rounds));
     ASSERT_EQ(one.records.size(), four.records.size()) << impl;
     for (size_t i = 0; i < one.records.size(); ++i) EXPECT_EQ(one.records[i], four.records[i]) << impl << " episode " << i;
     const std::vector<size_t> expected =
         impl == "ddpg" ? std::vector<size_t>{3, 1, 1, 1, 1, 1, 1} : std::vector<size_t>{4, 4, 1};
     EXPECT_EQ(rounds, expected) << impl;
   }
+}
+
+// The evolution strategy through the driver: a cycle spreads over the processes (rounds of up
+// to 4 within a cycle of 6), the records equal the one-at-a-time run, and the search ends when
+// its cycles are spent, before the episode budget.
+TEST(SearchDriver, EvolutionRunsByCyclesAndEndsWhenItsCyclesAreSpent) {
+  auto make = [] {
+    return make_strategy(load_yaml_string("{impl: evolution, population: 6, top_k: 2, mutations: 3, crossovers: 3, cycles: 3}",
+                                          "s.yaml"),
+                         "search.strategy")
+        .object;
+  };
+  const fs::path dir = cimkit::testing::fresh_dir("test_search", "driver_evolution");
+  SearchLog one = Driver(make(), space(), options(dir / "one", 100)).run(synthetic);
+  EXPECT_EQ(one.records.size(), 18u);
+  EXPECT_EQ(one.stopped_by, "strategy finished");
+  DriverOptions o = options(dir / "four", 100);
+  o.parallel = 4;
+  std::vector<size_t> rounds;
+  SearchLog four = Driver(make(), space(), o).run(in_rounds(rounds));
+  ASSERT_EQ(one.records.size(), four.records.size());
+  for (size_t i = 0; i < one.records.size(); ++i) EXPECT_EQ(one.records[i], four.records[i]) << "episode " << i;
+  EXPECT_EQ(rounds, (std::vector<size_t>{4, 2, 4, 2, 4, 2}));
 }
 
 // The plateau of a reward curve: a ramp that levels off at episode 50 (window 10, tolerance
