@@ -67,7 +67,7 @@ lines = ["# Write endurance on an aged chip", "",
          "|---|---|---|---|---|"]
 for n in writes:
     cells = [f"{m:.2f} ± {s:.2f}" for m, s, _ in (acc(f, n) for f in ("narrow", "stuck_lrs", "stuck_hrs"))]
-    lines.append(f"| {n:.0e} | {100 * past(n):.1f} % | " + " | ".join(cells) + " |")
+    lines.append(f"| {n:,} | {100 * past(n):.1f} % | " + " | ".join(cells) + " |")
 page = "docs/results/endurance.md"
 BEGIN, END = "<!-- generated:begin -->", "<!-- generated:end -->"
 text = open(page).read() if os.path.exists(page) else f"{BEGIN}\n{END}\n"
