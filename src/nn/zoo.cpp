@@ -21,36 +21,39 @@ int64_t scaled(int64_t channels, double width) {
   return std::max<int64_t>(1, std::llround(static_cast<double>(channels) * width));
 }
 
-// Builds the analog layers of one model: precision (first/last layers at first_last_bits),
-// quantiser kind and input signedness. Only the first analog layer sees signed inputs
-// (normalised images); every other one is fed by ReLU outputs.
-struct Layers {
-  const ZooOptions& o;
+}  // namespace
 
-  Precision edge() const {
-    Precision p = o.precision;
-    if (o.first_last_bits > 0) p.weight_bits = p.act_bits = o.first_last_bits;
-    return p;
-  }
-  AnalogConv2d conv(int64_t in, int64_t out, int64_t k, int64_t stride, int64_t padding, bool bias,
-                    bool first = false) const {
-    return AnalogConv2d(AnalogConv2dOptions(in, out, k)
-                            .stride(stride)
-                            .padding(padding)
-                            .bias(bias)
-                            .precision(first ? edge() : o.precision)
-                            .quant(o.quant)
-                            .per_channel(o.per_channel)
-                            .signed_input(first && !o.folds_normalisation()));
-  }
-  AnalogLinear linear(int64_t in, int64_t out, bool first, bool last) const {
-    return AnalogLinear(AnalogLinearOptions(in, out)
-                            .precision(first || last ? edge() : o.precision)
-                            .quant(o.quant)
-                            .per_channel(o.per_channel)
-                            .signed_input(first && !o.folds_normalisation()));
-  }
-};
+// ---- LayerFactory ------------------------------------------------------------------------------
+
+Precision LayerFactory::edge() const {
+  Precision p = o.precision;
+  if (o.first_last_bits > 0) p.weight_bits = p.act_bits = o.first_last_bits;
+  return p;
+}
+
+AnalogConv2d LayerFactory::conv(int64_t in, int64_t out, int64_t k, int64_t stride, int64_t padding, bool bias,
+                                bool first) const {
+  return AnalogConv2d(AnalogConv2dOptions(in, out, k)
+                          .stride(stride)
+                          .padding(padding)
+                          .bias(bias)
+                          .precision(first ? edge() : o.precision)
+                          .quant(o.quant)
+                          .per_channel(o.per_channel)
+                          .signed_input(first && !o.folds_normalisation()));
+}
+
+AnalogLinear LayerFactory::linear(int64_t in, int64_t out, bool first, bool last) const {
+  return AnalogLinear(AnalogLinearOptions(in, out)
+                          .precision(first || last ? edge() : o.precision)
+                          .quant(o.quant)
+                          .per_channel(o.per_channel)
+                          .signed_input(first && !o.folds_normalisation()));
+}
+
+namespace {
+
+using Layers = LayerFactory;
 
 // ---- spatial sizes -----------------------------------------------------------------------------
 

@@ -56,6 +56,18 @@ struct ZooOptions {
   static ZooOptions from_params(const Params& p);
 };
 
+// Builds the analog layers of one model as the zoo does: precision (first and last layers at
+// first_last_bits), quantiser kind and input signedness (only the first analog layer sees signed
+// inputs, the normalised image, unless the normalisation is folded; every other one is fed by
+// ReLU outputs). Other model builders (the CrossNAS subnets, nas/subnet.hpp) use it too.
+struct LayerFactory {
+  const ZooOptions& o;
+  Precision edge() const;  // the first and last layers' precision
+  AnalogConv2d conv(int64_t in, int64_t out, int64_t k, int64_t stride, int64_t padding, bool bias,
+                    bool first = false) const;
+  AnalogLinear linear(int64_t in, int64_t out, bool first, bool last) const;
+};
+
 // Every model name, in the order docs/models.md describes them.
 const std::vector<std::string>& zoo_names();
 
