@@ -11,6 +11,7 @@ import argparse
 import csv
 import glob
 import json
+import math
 import os
 import re
 import statistics
@@ -24,6 +25,7 @@ ap.add_argument("page")
 ap.add_argument("--cimkit", default="build/cimkit")
 args = ap.parse_args()
 BEGIN, END = "<!-- generated:begin -->", "<!-- generated:end -->"
+SIZE_AXIS = "log2 of the array size (5: 32 x 32 ... 9: 512 x 512)"
 
 
 def fail(msg):
@@ -63,9 +65,9 @@ def column_error(lines, img):
         for w in wires:
             pts = [r for r in rows if r["range"] == rng and float(r["r_wire_ohm"]) == w and r["inputs"] == "random"]
             pts.sort(key=lambda r: int(r["size"]))
-            series.append({"name": f"{rng}, {w:g} ohm", "x": [int(r["size"]) for r in pts],
+            series.append({"name": f"{rng}, {w:g} ohm", "x": [math.log2(int(r["size"])) for r in pts],
                            "y": [100 * float(r["err_circuit"]) for r in pts]})
-    plot({"title": "Column-current error (circuit, random inputs)", "x_label": "array size (rows = columns)",
+    plot({"title": "Column-current error (circuit, random inputs)", "x_label": SIZE_AXIS,
           "y_label": "error (%)", "width": 720, "height": 420, "series": series}, os.path.join(img, "ir_drop_column_error.png"))
     lines += ["![column error](img/ir_drop_column_error.png)", ""]
     return sizes
@@ -123,26 +125,29 @@ def accuracy(lines, img):
     series = [{"name": "no wires", "x": [], "y": []}]
     for n in sizes:
         if f"n{n}_none" in jobs:
-            series[0]["x"].append(n)
+            series[0]["x"].append(math.log2(n))
             series[0]["y"].append(jobs[f"n{n}_none"]["mean"])
     for mode in ("circuit", "fast"):
         for w in wires:
             pts = [(n, jobs[f"n{n}_{mode}_r{w:g}"]["mean"]) for n in sizes if f"n{n}_{mode}_r{w:g}" in jobs]
             if pts:
-                series.append({"name": f"{mode}, {w:g} ohm", "x": [p[0] for p in pts], "y": [p[1] for p in pts],
+                series.append({"name": f"{mode}, {w:g} ohm", "x": [math.log2(p[0]) for p in pts], "y": [p[1] for p in pts],
                                "style": "line" if mode == "circuit" else "dots"})
-    plot({"title": "lenet5 on the chip", "x_label": "array size (rows = columns)", "y_label": "accuracy (%)",
+    plot({"title": "lenet5 on the chip", "x_label": SIZE_AXIS, "y_label": "accuracy (%)",
           "width": 720, "height": 420, "series": series}, os.path.join(img, "ir_drop_accuracy.png"))
     lines += ["![accuracy](img/ir_drop_accuracy.png)", ""]
-    # Accuracy against area: the partitioning trade-off.
-    tr = []
-    for mode_key in [f"circuit_r{w:g}" for w in wires] + [f"fast_r{w:g}" for w in wires]:
-        pts = [(jobs[f"n{n}_{mode_key}"]["area_mm2"], jobs[f"n{n}_{mode_key}"]["mean"]) for n in sizes
-               if f"n{n}_{mode_key}" in jobs and jobs[f"n{n}_{mode_key}"]["area_mm2"] is not None]
-        if pts and not any(s["name"].endswith(mode_key.split("_r")[1] + " ohm") for s in tr):
-            tr.append({"name": mode_key.replace("_r", ", ") + " ohm", "x": [p[0] for p in pts], "y": [p[1] for p in pts], "style": "dots"})
+    # Accuracy against area: the partitioning trade-off. Per wire resistance, each size's
+    # `circuit` run (its `fast` run where circuit was not run), and the arrays without wires.
+    def area_series(name, pick):
+        pts = sorted((j["area_mm2"], j["mean"]) for n in sizes if (j := pick(n)) and j["area_mm2"] is not None)
+        return {"name": name, "x": [p[0] for p in pts], "y": [p[1] for p in pts]} if pts else None
+    tr = [area_series("no wires", lambda n: jobs.get(f"n{n}_none"))]
+    for w in wires:
+        tr.append(area_series(f"{w:g} ohm (circuit, else fast)",
+                              lambda n, w=w: jobs.get(f"n{n}_circuit_r{w:g}") or jobs.get(f"n{n}_fast_r{w:g}")))
+    tr = [t for t in tr if t]
     if tr:
-        plot({"title": "Accuracy against chip area (smaller partitions)", "x_label": "PE and tile area (mm^2)",
+        plot({"title": "Accuracy against area (smaller partitions)", "x_label": "PE and tile area (mm^2)",
               "y_label": "accuracy (%)", "width": 720, "height": 420, "series": tr}, os.path.join(img, "ir_drop_area.png"))
         lines += ["![accuracy against area](img/ir_drop_area.png)", ""]
     walls = [j["wall_s"] for j in jobs.values() if j["wall_s"]]
