@@ -267,9 +267,14 @@ CostReport CostModel::evaluate_mnsim(const mapping::NetworkShape& net) const {
     add("output_reg", static_cast<double>(g) * cols_active * p_reg, t_oreg);
     add("input_demux", static_cast<double>(g) * rows_active * p_demux, t_dm);
     add("output_mux", static_cast<double>(g) * cols_active * p_mux, t_mx);
-    {  // buffers: read and write power x their time, per PE (input) and per tile (output)
-      const double e_in = n_pe * pixels * (inbuf.read_w * t_in_r + inbuf.write_w * t_in_w);
-      const double e_out = static_cast<double>(tiles) * pixels * (outbuf.read_w * t_out_r + outbuf.write_w * t_out_w);
+    {  // buffers. MNSIM (Model_energy.py) prices a layer's buffer reads as the summed read power of
+       // all its buffers (T·P PE line buffers and T tile output buffers) times the summed read
+       // time of both kinds, and the writes alike: every buffer is powered while either is
+       // accessed. Each buffer's share: its power x (both read times) + its power x (both write
+       // times).
+      const double t_r = t_in_r + t_out_r, t_w = t_in_w + t_out_w;
+      const double e_in = n_pe * pixels * (inbuf.read_w * t_r + inbuf.write_w * t_w);
+      const double e_out = static_cast<double>(tiles) * pixels * (outbuf.read_w * t_r + outbuf.write_w * t_w);
       lc.components["pe_input_buffer"].energy_j += e_in;
       lc.components["pe_input_buffer"].busy_s += pixels * (t_in_r + t_in_w);
       lc.components["tile_output_buffer"].energy_j += e_out;
