@@ -33,8 +33,9 @@
 //                   narrow     the window closes towards HRS: G = G_off + (G - G_off) w with
 //                              w = max(0, 1 - endurance_window_loss_per_decade log10(n / N)),
 //                              the gradual degradation in which the LRS resistance rises as
-//                              the filament shrinks (Grossi et al.'s statistical study of HfO2
-//                              1T1R cycling, 2013, reports this as the main degradation); the
+//                              the filament shrinks ("Statistical assessment of endurance
+//                              degradation in high and low resistive states of the HfO2-based
+//                              RRAM", 2013, on 1T1R cycling, reports this as the main one); the
 //                              loss per decade is illustrative (no fit in ../shared/reference):
 //                              set it from your device's cycling data.
 //                 Worn cells still drift, heat and read noisily like the others.
