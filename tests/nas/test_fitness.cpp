@@ -7,6 +7,7 @@
 #include "core/error.hpp"
 #include "core/rng.hpp"
 #include "nas/arch_eval.hpp"
+#include "nas/toy_space.hpp"
 
 using namespace cimkit;
 using namespace cimkit::nas;
@@ -29,12 +30,7 @@ TEST(NasFitness, Eq4ByHand) {
 }
 
 TEST(NasFitness, ArchitectureScoredEndToEnd) {
-  ArchSpace s;
-  s.max_depth = 3;
-  s.channels = {8, 16};
-  s.image_size = 16;
-  s.head_hidden1 = 16;
-  s.head_hidden2 = 8;
+  const ArchSpace s = cimkit::nas::testing::toy_space(3, {8, 16}, 16);
   Supernet net(s, 1);
   auto g = make_generator(2);
   std::vector<torch::Tensor> recal = {at::randn({8, 1, 16, 16}, g), at::randn({8, 1, 16, 16}, g)};

@@ -9,21 +9,14 @@
 #include "core/rng.hpp"
 #include "nas/spos.hpp"
 #include "nas/subnet.hpp"
+#include "nas/toy_space.hpp"
 
 using namespace cimkit;
 using namespace cimkit::nas;
 
 namespace {
 
-ArchSpace space() {
-  ArchSpace s;
-  s.max_depth = 3;
-  s.channels = {4, 8};
-  s.image_size = 8;
-  s.head_hidden1 = 16;
-  s.head_hidden2 = 8;
-  return s;
-}
+ArchSpace space() { return cimkit::nas::testing::toy_space(3, {4, 8}, 8); }
 
 std::map<std::string, torch::Tensor> snapshot(torch::nn::Module& m) {
   std::map<std::string, torch::Tensor> out;

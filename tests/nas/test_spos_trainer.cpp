@@ -9,6 +9,7 @@
 #include "core/error.hpp"
 #include "core/rng.hpp"
 #include "nas/spos_trainer.hpp"
+#include "nas/toy_space.hpp"
 #include "support/scratch.hpp"
 
 using namespace cimkit;
@@ -17,15 +18,7 @@ namespace fs = std::filesystem;
 
 namespace {
 
-ArchSpace space() {
-  ArchSpace s;
-  s.max_depth = 2;
-  s.channels = {4, 8};
-  s.image_size = 8;
-  s.head_hidden1 = 16;
-  s.head_hidden2 = 8;
-  return s;
-}
+ArchSpace space() { return cimkit::nas::testing::toy_space(2, {4, 8}, 8); }
 
 // 10 classes; the class sets the brightness of one of 10 image regions: learnable by any path.
 data::Dataset toy(int64_t n) {
