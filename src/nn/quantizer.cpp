@@ -13,6 +13,7 @@ const char* mode_name(QuantMode m) {
     case QuantMode::minmax: return "minmax";
     case QuantMode::lsq: return "lsq";
     case QuantMode::lsqplus: return "lsqplus";
+    case QuantMode::ema: return "ema";
   }
   return "?";
 }
@@ -48,9 +49,23 @@ void QuantizerImpl::reset() {
       offset = register_parameter("offset", torch::zeros({1}));
     }
   }
+  if (options.mode() == QuantMode::ema && options.role() == QuantRole::activation) {
+    if (!(options.ema_momentum() >= 0 && options.ema_momentum() < 1)) {
+      throw Error(fmt::format("quantizer.ema_momentum = {}; allowed: [0, 1)", options.ema_momentum()));
+    }
+    step = register_buffer("step", torch::ones({1}));
+  }
   initialized_ = register_buffer("initialized", torch::tensor(false));
   n_elements_ = 0;
 }
+
+namespace {
+// μ + 3σ of a batch (eq. 5's activation scale), at least 1e-12.
+double mu_3sigma(const torch::Tensor& x) {
+  const torch::Tensor f = x.detach().to(torch::kFloat64);
+  return std::max(1e-12, (f.mean() + 3.0 * (f.numel() > 1 ? f.std() : torch::zeros({}, f.options()))).item<double>());
+}
+}  // namespace
 
 void QuantizerImpl::set_bits(int bits) {
   range_ = range_for(bits);  // throws before changing
@@ -81,7 +96,9 @@ void QuantizerImpl::init_from(const torch::Tensor& x) {
   }
   torch::NoGradGuard no_grad;
   // copy_ keeps the registered tensors (and their data_ptr) alive: optimizers stay valid.
-  if (options.mode() == QuantMode::lsq) {
+  if (options.mode() == QuantMode::ema) {
+    step.fill_(mu_3sigma(x) / range_.q_p);
+  } else if (options.mode() == QuantMode::lsq) {
     step.copy_(lsq_init_step(x, range_.q_p, dim));
   } else if (options.role() == QuantRole::weight) {
     step.copy_(lsqplus_init_weight_step(x, options.bits(), dim));
@@ -107,6 +124,19 @@ torch::Tensor QuantizerImpl::forward(const torch::Tensor& x) {
     case QuantMode::minmax:
       return fake_quant_minmax(x, options.bits(), options.is_signed(),
                                options.channels() > 0 ? 0 : -1);
+    case QuantMode::ema:
+      if (!step.defined()) {  // weights: α = max|w|, as minmax
+        return fake_quant_minmax(x, options.bits(), options.is_signed(), options.channels() > 0 ? 0 : -1);
+      }
+      if (!initialized()) {
+        init_from(x);
+      } else if (is_training()) {  // eq. 6
+        torch::NoGradGuard no_grad;
+        const double m = options.ema_momentum();
+        const double alpha = step.item<double>() * range_.q_p;
+        step.fill_((m * alpha + (1.0 - m) * mu_3sigma(x)) / range_.q_p);
+      }
+      return lsq_quantize(x, effective_step().detach(), range_.q_n, range_.q_p, 1.0);
     case QuantMode::lsq:
     case QuantMode::lsqplus:
       break;

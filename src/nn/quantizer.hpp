@@ -15,6 +15,14 @@
 //   lsq     : lsq_quantize with a learned step [1] or [channels].
 //   lsqplus : activations: lsqplus_quantize with learned step and offset β (min-max init);
 //             weights: symmetric, no offset (LSQ+ paper), step init max(|μ±3σ|)/2^(b−1).
+//   ema     : paper 004 eq. 5-6 (after Sun et al., ASP-DAC 2020): x_q = clip(round(θ x/α), range)
+//             · α/θ with θ the top code. Weights: α = max|w| (the same as minmax). Activations:
+//             α = μ + 3σ of the batch, smoothed across batches in training by eq. 6,
+//             α ← m α + (1 − m)(μ + 3σ) with m = ema_momentum (the paper gives no value; 0.9
+//             here), initialised from the first batch and fixed in eval mode. The step α/θ is a
+//             buffer (not learned); gradients are straight-through inside the range, zero outside.
+//             θ follows cimkit's ranges (2^b − 1 for the unsigned inputs that ReLU feeds); the
+//             paper counts a sign bit in its activation widths.
 #pragma once
 #include <torch/torch.h>
 
@@ -22,7 +30,7 @@
 
 namespace cimkit::nn {
 
-enum class QuantMode { none, minmax, lsq, lsqplus };
+enum class QuantMode { none, minmax, lsq, lsqplus, ema };
 // What is quantised; sets the LSQ gradient-scale count N and which LSQ+ init applies.
 enum class QuantRole { weight, activation };
 
@@ -43,6 +51,8 @@ struct QuantizerOptions {
   TORCH_ARG(QuantRole, role) = QuantRole::weight;
   // Initialise the learned step (and offset) from the first batch forward() sees.
   TORCH_ARG(bool, lazy_init) = true;
+  // ema activations: m of eq. 6.
+  TORCH_ARG(double, ema_momentum) = 0.9;
 };
 
 class QuantizerImpl : public torch::nn::Cloneable<QuantizerImpl> {
@@ -77,7 +87,7 @@ class QuantizerImpl : public torch::nn::Cloneable<QuantizerImpl> {
   void pretty_print(std::ostream& stream) const override;
 
   QuantizerOptions options;
-  torch::Tensor step;    // [1] or [channels], units of x; undefined for none/minmax
+  torch::Tensor step;    // [1] or [channels], units of x; undefined for none/minmax (and ema weights); a buffer for ema
   torch::Tensor offset;  // [1], units of x; only lsqplus activations
   torch::Tensor initialized_;  // buffer, bool [] (saved with the state dict)
 

@@ -15,7 +15,7 @@ namespace {
 const std::vector<std::string> kNames = {"mlp",   "lenet5",   "vgg8",     "vgg11",
                                          "vgg16", "resnet18", "resnet20", "resnet34"};
 
-const std::vector<std::string> kQuantNames = {"none", "minmax", "lsq", "lsqplus"};
+const std::vector<std::string> kQuantNames = {"none", "minmax", "lsq", "lsqplus", "ema"};
 
 int64_t scaled(int64_t channels, double width) {
   return std::max<int64_t>(1, std::llround(static_cast<double>(channels) * width));
@@ -356,7 +356,8 @@ Schema ZooOptions::schema() {
       .def(int64_t{8});
   s.choice("quant", kQuantNames,
            "Quantiser of weights and activations in quantised and analog modes: none, symmetric "
-           "min-max, LSQ or LSQ+")
+           "min-max, LSQ, LSQ+, or ema (paper 004 eq. 5-6: weights by max|w|, activations by mu + 3 sigma "
+           "smoothed across batches)")
       .def(std::string("lsq"));
   s.boolean("per_channel", "One weight step per output channel (else one per layer)").def(false);
   s.choice("first_layer_input", {"pixels", "normalised"},
@@ -389,6 +390,7 @@ ZooOptions ZooOptions::from_params(const Params& p) {
   o.quant = q == "none"     ? QuantMode::none
             : q == "minmax" ? QuantMode::minmax
             : q == "lsq"    ? QuantMode::lsq
+            : q == "ema"    ? QuantMode::ema
                             : QuantMode::lsqplus;
   o.per_channel = p.get_bool("per_channel");
   o.fold_normalisation = p.get_string("first_layer_input") == "pixels";

@@ -66,7 +66,9 @@ TEST(Spos, UnusedSlicesKeepTheirValueAndMomentum) {
   // (no momentum carried over from a's step), and the unused rows of MVGG's conv1 neither.
   for (const auto& [name, value] : after_a) {
     const bool b_touches = name.rfind("slot0_MVGG", 0) == 0 || name.rfind("fc", 0) == 0;
-    if (!b_touches) EXPECT_TRUE(torch::equal(value, after_b.at(name))) << name;
+    if (!b_touches) {
+      EXPECT_TRUE(torch::equal(value, after_b.at(name))) << name;
+    }
   }
   const auto& w = after_b.at("slot0_MVGG_conv1_weight");
   EXPECT_TRUE(torch::equal(w.narrow(0, 4, 4), after_a.at("slot0_MVGG_conv1_weight").narrow(0, 4, 4)));
