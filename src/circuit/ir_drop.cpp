@@ -117,7 +117,6 @@ torch::Tensor solve_network(const torch::Tensor& g, const torch::Tensor& v, cons
   const double r_start = w.r_driver_ohm + w.r_row_ohm;
   rows.short_start = r_start == 0;
   rows.g_start = r_start > 0 ? 1.0 / r_start : 0.0;
-  if (w.r_row_ohm == 0 && w.r_driver_ohm > 0) rows.g_start = 1.0 / w.r_driver_ohm;
   rows.factor();
   // Columns: positions i along R, lines j; the end is the sense amplifier's virtual ground.
   LineSystem cols;
@@ -126,7 +125,6 @@ torch::Tensor solve_network(const torch::Tensor& g, const torch::Tensor& v, cons
   const double r_end = w.r_col_ohm + w.r_sense_ohm;
   cols.short_end = r_end == 0;
   cols.g_end = r_end > 0 ? 1.0 / r_end : 0.0;
-  if (w.r_col_ohm == 0 && w.r_sense_ohm > 0) cols.g_end = 1.0 / w.r_sense_ohm;
   cols.factor();
 
   const torch::Tensor source = v.contiguous();  // [B, N, R]: the rows' drivers
