@@ -11,6 +11,7 @@
 #include "pipeline/job.hpp"
 #include "pipeline/pretrain.hpp"
 #include "pipeline/job_data.hpp"
+#include "nas/settings.hpp"
 #include "search/settings.hpp"
 
 namespace cimkit::cli {
@@ -18,7 +19,7 @@ namespace cimkit::cli {
 std::vector<Section> fixed_sections() {
   std::vector<StructuredKey> arch;
   for (const auto& k : cost::Architecture::structure()) arch.push_back({k.name, k.kind, k.description});
-  return {{"run", RunConfig::top_schema(), {}},
+  std::vector<Section> sections{{"run", RunConfig::top_schema(), {}},
           {"crossbar", CrossbarSpec::schema(), {}},
           {"operating", OperatingConditions::schema(), {}},
           {"model", nn::ZooOptions::schema(), {}},
@@ -41,6 +42,21 @@ std::vector<Section> fixed_sections() {
                                     "(cimkit describe strategy.NAME)"},
             {"overrides", "section", "{LAYER: {weight_min_bits, weight_max_bits, act_min_bits, act_max_bits}}: a "
                                      "layer's ranges instead of the rule's"}}}};
+  for (const auto& [name, schema] : nas::NasSettings::schemas()) {
+    std::vector<StructuredKey> lists;
+    if (name == "nas.space") {
+      lists = {{"blocks", "list", "Choice block types: VGG, MVGG, RES (default all three)"},
+               {"channels", "list", "Output channels a block may have (default [32, 64, 128])"}};
+    } else if (name == "nas.quant") {
+      lists = {{"bits", "list", "Weight and activation bits drawn per layer per step (paper 004: [5, 7, 9])"}};
+    } else if (name == "nas.chip_search") {
+      lists = {{"xbar_sizes", "list", "Crossbar sizes (rows = columns; Table 1: [32, 64, 128, 256])"},
+               {"adc_bits", "list", "ADC resolutions (Table 1: [4, 6, 8, 10])"},
+               {"dac_bits", "list", "DAC resolutions (Table 1: [1, 2])"}};
+    }
+    sections.push_back({name, schema, lists});
+  }
+  return sections;
 }
 
 std::vector<std::string> list_kinds() {

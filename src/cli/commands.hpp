@@ -18,6 +18,7 @@ void add_mvm(CLI::App& app, Action& action);
 void add_demo(CLI::App& app, Action& action);
 void add_run(CLI::App& app, Action& action);
 void add_search(CLI::App& app, Action& action);
+void add_nas(CLI::App& app, Action& action);
 void add_cost(CLI::App& app, Action& action);
 void add_thermal(CLI::App& app, Action& action);
 void add_plot(CLI::App& app, Action& action);

@@ -11,6 +11,7 @@ int main(int argc, char** argv) {
   cimkit::cli::Action action;
   cimkit::cli::add_run(app, action);
   cimkit::cli::add_search(app, action);
+  cimkit::cli::add_nas(app, action);
   cimkit::cli::add_cost(app, action);
   cimkit::cli::add_thermal(app, action);
   cimkit::cli::add_plot(app, action);

@@ -133,6 +133,18 @@ void ProcessGroup::barrier() {
   }
 }
 
+void ProcessGroup::allreduce_sum(torch::Tensor& t) {
+  if (!t.is_contiguous() || t.device().type() != torch::kCPU) {
+    throw Error("allreduce_sum: the tensor must be a contiguous CPU tensor");
+  }
+  try {
+    std::vector<torch::Tensor> v{t};
+    impl_->group->allreduce(v)->wait();
+  } catch (const std::exception& e) {
+    throw Error(fmt::format("rank {}: allreduce failed (did a process stop?): {}", rank(), e.what()));
+  }
+}
+
 #else  // no Gloo headers at configure time
 
 bool available() { return false; }
@@ -145,6 +157,7 @@ ProcessGroup::~ProcessGroup() = default;
 void ProcessGroup::broadcast(std::string&, int) {}
 std::vector<std::string> ProcessGroup::allgather(const std::string&) { return {}; }
 void ProcessGroup::barrier() {}
+void ProcessGroup::allreduce_sum(torch::Tensor&) {}
 
 #endif
 

@@ -12,6 +12,8 @@
 #include <string>
 #include <vector>
 
+#include <torch/torch.h>
+
 namespace cimkit::dist {
 
 struct GroupOptions {
@@ -48,6 +50,8 @@ class ProcessGroup {
   // Every rank's `bytes`, in rank order, on every rank.
   std::vector<std::string> allgather(const std::string& bytes);
   void barrier();
+  // Sums `t` (a contiguous CPU float or double tensor) over every rank, in place, on every rank.
+  void allreduce_sum(torch::Tensor& t);
 
  private:
   struct Impl;

@@ -2,8 +2,16 @@
 // loader, one uniformly drawn architecture per step (sample_arch, from a stream of the seed and
 // the step), cross-entropy with optional label smoothing, SliceSgd, and the learning rate per step
 // (cosine to zero, or step decay by `gamma` every `step_epochs`, paper 004 §4.2: x0.2 every 250 of
-// 1000 epochs). The head's dropout draws from LibTorch's global generator, seeded per step from
-// the run's seed, so a run is fixed by its seed.
+// 1000 epochs). The head's dropout mask comes from a stream of the run's seed and the step, so a
+// run is fixed by its seed.
+//
+// Data-parallel (issue 16 §5): with a process group of several ranks, every rank runs this with
+// the same loader (same seed: the same global batches) and takes its share of each batch (rows
+// [r·n/W, (r+1)·n/W)); BatchNorm is synchronised, the dropout mask drawn for the whole batch,
+// each rank's loss weighted by its share and the used slices' gradients summed over the ranks
+// (c10d all-reduce) before every rank applies the same update. The result equals one process with
+// the whole batch up to float rounding (the sums' order; tested). Only rank 0 writes checkpoints;
+// every rank reads the same one on resume (the run folder must be visible to every rank).
 //
 // Checkpoints: after every epoch, `checkpoint_path` is written atomically (supernet, momentum,
 // the next epoch; format cimkit-supernet-v1), and a run started with resume continues from it:
@@ -13,6 +21,7 @@
 #include <string>
 
 #include "data/loader.hpp"
+#include "dist/process_group.hpp"
 #include "nas/spos.hpp"
 
 namespace cimkit::nas {
@@ -27,6 +36,7 @@ struct SposTrainOptions {
   uint64_t seed = 0;
   std::string checkpoint_path;  // empty: no checkpoints
   bool resume = false;
+  dist::ProcessGroup* group = nullptr;  // data-parallel over its ranks; null: this process alone
 };
 
 struct SposTrainLog {

@@ -6,6 +6,7 @@
 
 #include "core/error.hpp"
 #include "core/rng.hpp"
+#include "dist/all_reduce.hpp"
 
 namespace cimkit::nas {
 
@@ -64,9 +65,50 @@ const SupernetImpl::Choice& SupernetImpl::choice(size_t slot, BlockType t) const
 
 torch::Tensor SupernetImpl::apply(const ConvBn& p, const torch::Tensor& x, int64_t c_in, int64_t c_out, int64_t padding) {
   const torch::Tensor w = p.weight.narrow(0, 0, c_out).narrow(1, 0, c_in);
-  const torch::Tensor y = torch::conv2d(x, w, {}, 1, padding);
-  return torch::batch_norm(y, p.bn_weight.narrow(0, 0, c_out), p.bn_bias.narrow(0, 0, c_out), p.bn_mean.narrow(0, 0, c_out),
-                           p.bn_var.narrow(0, 0, c_out), is_training(), bn_momentum_, kBnEps, false);
+  return batch_norm(p, torch::conv2d(x, w, {}, 1, padding), c_out);
+}
+
+torch::Tensor SupernetImpl::batch_norm(const ConvBn& p, const torch::Tensor& y, int64_t c_out) {
+  const torch::Tensor gamma = p.bn_weight.narrow(0, 0, c_out), beta = p.bn_bias.narrow(0, 0, c_out);
+  torch::Tensor mean = p.bn_mean.narrow(0, 0, c_out), var = p.bn_var.narrow(0, 0, c_out);
+  if (!is_training() || !group_ || group_->size() == 1) {
+    return torch::batch_norm(y, gamma, beta, mean, var, is_training(), bn_momentum_, kBnEps, false);
+  }
+  // Synchronised: per-channel sums of y and y² and the element count, summed over the ranks.
+  const torch::Tensor count = torch::full({1}, static_cast<double>(y.size(0) * y.size(2) * y.size(3)), y.options());
+  const torch::Tensor local = torch::cat({y.sum({0, 2, 3}), (y * y).sum({0, 2, 3}), count});
+  const torch::Tensor all = dist::all_reduce_sum(*group_, local);
+  const torch::Tensor n = all.narrow(0, 2 * c_out, 1);
+  const torch::Tensor mu = all.narrow(0, 0, c_out) / n;
+  const torch::Tensor v = all.narrow(0, c_out, c_out) / n - mu * mu;  // biased, as BN normalises
+  {
+    torch::NoGradGuard no_grad;
+    const double nn = n.item<double>();
+    mean.mul_(1 - bn_momentum_).add_(mu.detach(), bn_momentum_);
+    var.mul_(1 - bn_momentum_).add_(v.detach() * (nn / std::max(nn - 1, 1.0)), bn_momentum_);  // unbiased, as torch
+  }
+  const auto shape = std::vector<int64_t>{1, c_out, 1, 1};
+  return (y - mu.view(shape)) * torch::rsqrt(v.view(shape) + kBnEps) * gamma.view(shape) + beta.view(shape);
+}
+
+void SupernetImpl::set_dropout_stream(uint64_t seed, int64_t row_offset, int64_t global_rows) {
+  dropout_set_ = true;
+  dropout_seed_ = seed;
+  dropout_offset_ = row_offset;
+  dropout_rows_ = global_rows;
+}
+
+torch::Tensor SupernetImpl::dropout(const torch::Tensor& h) {
+  constexpr double kP = 0.2;  // the CrossNAS code's head
+  if (!is_training()) return h;
+  if (!dropout_set_) return torch::dropout(h, kP, true);
+  if (dropout_offset_ + h.size(0) > dropout_rows_) {
+    throw Error(fmt::format("supernet: rows {}..{} of a dropout mask of {} rows", dropout_offset_, dropout_offset_ + h.size(0),
+                            dropout_rows_));
+  }
+  at::Generator gen = make_generator(dropout_seed_);
+  const torch::Tensor keep = torch::empty({dropout_rows_, h.size(1)}, h.options()).bernoulli_(1.0 - kP, gen);
+  return h * keep.narrow(0, dropout_offset_, h.size(0)) / (1.0 - kP);
 }
 
 torch::Tensor SupernetImpl::forward(const torch::Tensor& x, const Arch& arch) {
@@ -93,7 +135,7 @@ torch::Tensor SupernetImpl::forward(const torch::Tensor& x, const Arch& arch) {
   }
   h = torch::adaptive_avg_pool2d(h, {2, 2}).flatten(1);  // [n, 4·c]: channel-major
   h = torch::relu(torch::linear(h, fc1_w.narrow(1, 0, 4 * c_in), fc1_b));
-  h = torch::dropout(h, 0.2, is_training());
+  h = dropout(h);
   h = torch::relu(torch::linear(h, fc2_w, fc2_b));
   return torch::linear(h, fc3_w, fc3_b);
 }

@@ -18,6 +18,7 @@
 #include <functional>
 #include <vector>
 
+#include "dist/process_group.hpp"
 #include "nas/arch.hpp"
 
 namespace cimkit::nas {
@@ -38,6 +39,18 @@ class SupernetImpl : public torch::nn::Module {
   void recalibrate(const Arch& arch, const std::function<torch::Tensor()>& batches);
 
   const ArchSpace& space() const { return space_; }
+
+  // Data-parallel training (spos_trainer.hpp): in training mode the BatchNorms normalise by the
+  // statistics of every rank's share of the batch together (synchronised BatchNorm: sums
+  // all-reduced, their gradients too), as one process with the whole batch would. Null: this
+  // process's batch alone.
+  void set_group(dist::ProcessGroup* group) { group_ = group; }
+  // The head's dropout mask in the following training forwards: drawn for `global_rows` rows
+  // from a stream of `seed`, of which rows [row_offset, row_offset + n) are used, so a batch split
+  // across ranks drops what the whole batch drops in one process. Until set: LibTorch's global
+  // generator.
+  void set_dropout_stream(uint64_t seed, int64_t row_offset, int64_t global_rows);
+  void clear_dropout_stream() { dropout_set_ = false; }
 
   // One convolution-BN pair of a choice block: weight [C_max, C_in_max, k, k] and the BN's
   // weight, bias, running_mean, running_var [C_max].
@@ -60,6 +73,12 @@ class SupernetImpl : public torch::nn::Module {
   ArchSpace space_;
   std::vector<std::vector<Choice>> slots_;
   at::Generator gen_;
+  torch::Tensor batch_norm(const ConvBn& p, const torch::Tensor& y, int64_t c_out);
+  torch::Tensor dropout(const torch::Tensor& h);
+  dist::ProcessGroup* group_ = nullptr;
+  bool dropout_set_ = false;
+  uint64_t dropout_seed_ = 0;
+  int64_t dropout_offset_ = 0, dropout_rows_ = 0;
   double bn_momentum_ = 0.1;  // recalibrate() sets 1/(k+1) for its k-th batch: an exact average
 };
 TORCH_MODULE(Supernet);

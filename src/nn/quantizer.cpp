@@ -68,8 +68,15 @@ double mu_3sigma(const torch::Tensor& x) {
 }  // namespace
 
 void QuantizerImpl::set_bits(int bits) {
+  const QuantRange old = range_;
   range_ = range_for(bits);  // throws before changing
   options.bits(bits);
+  // ema: the clipping range α (eq. 6's state) is what was learned, the step α/q_p follows the bits
+  // (a mixed-precision supernet switches them every step, paper 004 §3.3).
+  if (options.mode() == QuantMode::ema && step.defined() && initialized() && old.q_p > 0 && range_.q_p > 0) {
+    torch::NoGradGuard no_grad;
+    step.mul_(old.q_p / range_.q_p);
+  }
 }
 
 double QuantizerImpl::grad_scale() const {

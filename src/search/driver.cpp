@@ -39,8 +39,21 @@ void flatten(const ConfigNode& n, const std::string& path, std::map<std::string,
   }
 }
 
-// The settings that differ between two fingerprints, at most `most` of them: "key: a -> b; ...".
-std::string fingerprint_difference(const std::string& was, const std::string& now, size_t most = 6) {
+std::string csv_cell(const ordered_json& v) {
+  if (v.is_null()) return "";
+  if (v.is_string()) {
+    const std::string& s = v.get_ref<const std::string&>();
+    if (s.find_first_of(",\"\n") == std::string::npos) return s;
+    std::string q = "\"";
+    for (char c : s) q += c == '"' ? std::string("\"\"") : std::string(1, c);
+    return q + "\"";
+  }
+  if (v.is_number_float()) return fmt::format("{:.10g}", v.get<double>());
+  return v.dump();
+}
+}  // namespace
+
+std::string fingerprint_difference(const std::string& was, const std::string& now, size_t most) {
   std::map<std::string, std::string> a, b;
   try {
     flatten(load_yaml_string(was, "<checkpoint>"), "", a);
@@ -64,19 +77,6 @@ std::string fingerprint_difference(const std::string& was, const std::string& no
   return s;
 }
 
-std::string csv_cell(const ordered_json& v) {
-  if (v.is_null()) return "";
-  if (v.is_string()) {
-    const std::string& s = v.get_ref<const std::string&>();
-    if (s.find_first_of(",\"\n") == std::string::npos) return s;
-    std::string q = "\"";
-    for (char c : s) q += c == '"' ? std::string("\"\"") : std::string(1, c);
-    return q + "\"";
-  }
-  if (v.is_number_float()) return fmt::format("{:.10g}", v.get<double>());
-  return v.dump();
-}
-}  // namespace
 
 void Budget::check(const std::string& key) const {
   if (episodes < 1) throw Error(fmt::format("{}.episodes = {}: the budget must allow at least one episode", key, episodes));

@@ -78,6 +78,10 @@ class Driver {
   DriverOptions opt_;
 };
 
+// The settings that differ between two fingerprints (YAML texts), at most `most` of them:
+// "key: a -> b; ...".
+std::string fingerprint_difference(const std::string& was, const std::string& now, size_t most = 6);
+
 // The records as CSV: the union of their keys as columns, in order of first appearance.
 std::string records_csv(const std::vector<nlohmann::ordered_json>& records);
 

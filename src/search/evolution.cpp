@@ -57,8 +57,8 @@ void EvolutionOptions::check(const std::string& key) const {
 }
 
 Evolution::Evolution(std::vector<Gene> genes, EvolutionOptions options, uint64_t seed, Validity valid,
-                     const std::string& key)
-    : genes_(std::move(genes)), opt_(options), valid_(std::move(valid)),
+                     const std::string& key, Canonical canonical)
+    : genes_(std::move(genes)), opt_(options), valid_(std::move(valid)), canonical_(std::move(canonical)),
       gen_(make_generator(derive_seed(seed, "evolution"))) {
   opt_.check(key);
   if (genes_.empty()) throw Error(key + ": the search has no genes (nothing to choose)");
@@ -87,11 +87,15 @@ Genome Evolution::random_genome() {
   return g;
 }
 
-bool Evolution::fresh(const Genome& g) const { return !seen_.count(genome_key(g)) && (!valid_ || valid_(g)); }
+bool Evolution::fresh(const Genome& g) const {
+  if (!valid_ || valid_(g)) return !seen_.count(genome_key(canonical_ ? canonical_(g) : g));
+  return false;
+}
 
 void Evolution::queue(const Genome& g) {
-  seen_[genome_key(g)] = std::nullopt;
-  population_.push_back(g);
+  const Genome c = canonical_ ? canonical_(g) : g;
+  seen_[genome_key(c)] = std::nullopt;
+  population_.push_back(c);
 }
 
 std::optional<Genome> Evolution::propose() {

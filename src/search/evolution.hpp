@@ -52,9 +52,12 @@ struct EvolutionOptions {
 class Evolution {
  public:
   using Validity = std::function<bool(const Genome&)>;
+  // The one genome that stands for all genomes meaning the same candidate (an architecture's
+  // genome with its unused slots cleared): duplicates are recognised, and proposed, by it.
+  using Canonical = std::function<Genome(const Genome&)>;
   // Error naming `key` for an empty gene list or a gene with fewer than 1 choice.
   Evolution(std::vector<Gene> genes, EvolutionOptions options, uint64_t seed, Validity valid = {},
-            const std::string& key = "search");
+            const std::string& key = "search", Canonical canonical = {});
 
   // The next genome of the current cycle, or nothing when every genome of the cycle has been
   // proposed (report them to move on) or the search is done.
@@ -88,6 +91,7 @@ class Evolution {
   std::vector<Gene> genes_;
   EvolutionOptions opt_;
   Validity valid_;
+  Canonical canonical_;
   at::Generator gen_;
   int64_t cycle_ = 0;
   std::vector<Genome> population_;  // this cycle's genomes, in proposal order

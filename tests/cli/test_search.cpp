@@ -4,9 +4,6 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 #include <cstdlib>
@@ -19,6 +16,7 @@
 #include "cli/run_config.hpp"
 #include "dist/process_group.hpp"
 #include "run_cimkit.hpp"
+#include "support/free_port.hpp"
 
 namespace fs = std::filesystem;
 
@@ -44,20 +42,6 @@ std::string search_config(const std::string& dir, const std::string& search, int
   return path;
 }
 
-// A port on the loopback address that was free a moment ago.
-int free_port() {
-  const int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  a.sin_port = 0;
-  bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
-  socklen_t n = sizeof a;
-  getsockname(fd, reinterpret_cast<sockaddr*>(&a), &n);
-  close(fd);
-  return ntohs(a.sin_port);
-}
-
 // candidates.csv without its evaluation-time column.
 std::vector<std::string> log_without_times(const std::string& path) {
   std::vector<std::string> rows;
@@ -81,7 +65,7 @@ std::vector<std::string> log_without_times(const std::string& path) {
 std::pair<cimkit::testing::CliRun, cimkit::testing::CliRun> two_ranks(const std::string& cfg, const std::string& out,
                                                                        const std::string& rank1_extra = "") {
   const std::string common = fmt::format(" --world-size 2 --master-addr 127.0.0.1 --master-port {} --dist-timeout 120",
-                                         free_port());
+                                         cimkit::testing::free_port());
   auto rank1 = std::async(std::launch::async, [&] {
     return cimkit::testing::run_cimkit("search " + cfg + common + " --rank 1" + rank1_extra);
   });

@@ -20,24 +20,6 @@ namespace {
 
 ArchSpace space() { return cimkit::nas::testing::toy_space(2, {4, 8}, 8); }
 
-// 10 classes; the class sets the brightness of one of 10 image regions: learnable by any path.
-data::Dataset toy(int64_t n) {
-  auto g = make_generator(4);
-  data::Dataset d;
-  d.name = "toy";
-  d.n_classes = 10;
-  d.labels = at::randint(10, {n}, g, torch::kInt64);
-  torch::Tensor img = (at::rand({n, 1, 8, 8}, g) * 60).to(torch::kUInt8);
-  for (int64_t i = 0; i < n; ++i) {
-    const int64_t c = d.labels[i].item<int64_t>();
-    img[i][0].narrow(0, c % 8, 1).fill_(255);
-  }
-  d.images = img;
-  d.norm_mean = {0.3};
-  d.norm_std = {0.3};
-  return d;
-}
-
 bool same_weights(Supernet& a, Supernet& b) {
   auto pa = a->named_parameters(), pb = b->named_parameters();
   for (const auto& p : pa) {
@@ -50,7 +32,7 @@ bool same_weights(Supernet& a, Supernet& b) {
 
 TEST(SposTrainer, LossFallsAndAResumedRunEqualsTheUninterruptedOne) {
   const fs::path dir = cimkit::testing::fresh_dir("test_nas", "spos_trainer");
-  data::DataLoader loader(toy(96), 16, true, 7);
+  data::DataLoader loader(cimkit::nas::testing::toy_data(96), 16, true, 7);
   SposTrainOptions o;
   o.epochs = 4;
   o.sgd = {0.05, 0.9, 1e-4};
