@@ -59,6 +59,8 @@ void add_nas(CLI::App& app, Action& action) {
   cmd->add_option("--set", a->overrides, "Override a config key: path.to.key=value (repeatable)");
   cmd->add_flag("--resume", a->resume, "Continue every stage from its checkpoint in the run folder");
   cmd->add_option("--out", a->out, "Run folder (overrides the config's `out`)");
+  cmd->add_option("--until", a->until, "Stop after this stage (its checkpoint written; --resume continues)")
+      ->check(CLI::IsMember({"supernet", "arch_search", "quant", "chip_search", "final"}));
   auto d = dist_flags(cmd, "Processes training the supernet and scoring candidates together", "0 writes the run folder");
   cmd->callback([&action, a, d] { action = [a, d] { return nas_job(*a, *d, std::cout); }; });
 }

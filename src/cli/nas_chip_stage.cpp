@@ -91,7 +91,7 @@ ChipStageResult chip_search_stage(NasSetup& s, QuantStage& q, std::ostream* log)
                         r.reference_accuracy_pct, r.reference_edp_js)
          << std::flush;
   }
-  search::Evolution evo(space.genes(), s.ns.chip_evolution, derive_seed(s.rc.seed, "chip_search"), {}, "nas.chip_search");
+  search::Evolution evo(space.genes(), s.ns.chip_evolution, derive_seed(s.rc.seed, "chip_search", s.ns.chip_search_seed), {}, "nas.chip_search");
   const nas::ScoreOne one = [&](const search::Genome& g) {
     const nas::QuantChipChoice c = space.decode(g);
     pipeline::EvalRequest req;
@@ -120,7 +120,7 @@ ChipStageResult chip_search_stage(NasSetup& s, QuantStage& q, std::ostream* log)
   eo.checkpoint = (fs::path(s.out) / "chip_search.pt").string();
   eo.write = s.writer;
   eo.resume = s.resume;
-  eo.fingerprint = s.fingerprint;
+  eo.fingerprint = s.chip_fingerprint;
   eo.what = "bits-and-chip search";
   double best = -1e300;
   const nas::EvolveLog el = nas::evolve(evo, nas::spread_scores(s.group, one), eo, [&](const ordered_json& rec) {

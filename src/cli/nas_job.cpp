@@ -80,6 +80,12 @@ int nas_job(const JobArgs& args, const dist::GroupOptions& dist_flags, std::ostr
   auto t0 = std::chrono::steady_clock::now();
   nas::Supernet supernet = train_supernet_stage(s, log);
   stats["seconds_supernet"] = seconds_since(t0);
+  auto stop_here = [&](const char* stage) {
+    if (args.until != stage) return false;
+    say(fmt::format("stopped after the {} stage (--until); --resume continues from here\n", stage));
+    return true;
+  };
+  if (stop_here("supernet")) return 0;
 
   // 2. The architecture search.
   t0 = std::chrono::steady_clock::now();
@@ -89,12 +95,14 @@ int nas_job(const JobArgs& args, const dist::GroupOptions& dist_flags, std::ostr
                   "{:.3f})\n",
                   arch.winner.key(), arch.score.accuracy_pct, arch.score.edp_js,
                   100.0 * arch.score.edp_js / arch.reference_edp_js, s.ns.reference_arch, arch.score.fitness));
+  if (stop_here("arch_search")) return 0;
 
   // 3. The mixed-precision supernet of the winner.
   t0 = std::chrono::steady_clock::now();
   QuantStage q = quant_stage(s, supernet, arch.winner, log);
   if (q.interrupted) return 130;
   stats["seconds_quant"] = seconds_since(t0);
+  if (stop_here("quant")) return 0;
 
   // 4. The joint search over bits and chip.
   t0 = std::chrono::steady_clock::now();
@@ -102,6 +110,7 @@ int nas_job(const JobArgs& args, const dist::GroupOptions& dist_flags, std::ostr
   stats["seconds_chip_search"] = seconds_since(t0);
   say(fmt::format("chip and bits: {}  (accuracy on the chip {:.2f} %, EDP {:.1f} % of the 9-bit reference, fitness {:.3f})\n",
                   chip.winner.key(), chip.accuracy_pct, 100.0 * chip.edp_js / chip.reference_edp_js, chip.fitness));
+  if (stop_here("chip_search")) return 0;
 
   // 5. Fine-tune and the final evaluation.
   t0 = std::chrono::steady_clock::now();

@@ -21,10 +21,18 @@ using nlohmann::ordered_json;
 
 namespace {
 
-std::string nas_fingerprint(const RunConfig& rc) {
+// What a stage's result depends on: the resolved config without the sections of later stages
+// (`drop`: top-level keys, or nas sub-sections as "nas.X").
+std::string nas_fingerprint(const RunConfig& rc, const std::vector<std::string>& drop) {
   ConfigNode f = ConfigNode::map();
   for (const char* key : {"seed", "chip", "operating", "model", "data", "train", "eval", "cost", "arch", "nas"}) {
+    if (std::find(drop.begin(), drop.end(), key) != drop.end()) continue;
     if (const ConfigNode* n = rc.resolved.find(key)) f.set(key, *n);
+  }
+  if (ConfigNode* nas = f.find("nas")) {
+    for (const auto& d : drop) {
+      if (d.rfind("nas.", 0) == 0) nas->erase(d.substr(4));
+    }
   }
   return to_yaml(f);
 }
@@ -68,14 +76,15 @@ NasSetup load_nas(const std::string& config, const std::vector<std::string>& ove
   const ConfigNode* ref = nas_node.is_map() && nas_node.find("arch_search") ? nas_node.find("arch_search")->find("reference_arch")
                                                                           : nullptr;
   try {
-    const nas::Arch a = s.ns.space.parse(s.ns.reference_arch, "nas.arch_search.reference_arch");
-    std::string why;
-    if (!s.ns.space.valid(a, &why)) throw Error(why);
+    s.ns.space.parse(s.ns.reference_arch, "nas.arch_search.reference_arch");
   } catch (const ConfigError&) {
     throw;
   } catch (const std::exception& e) {
+    std::string why = e.what();
+    const std::string prefix = "nas.arch_search.reference_arch: ";
+    if (why.rfind(prefix, 0) == 0) why = why.substr(prefix.size());
     throw ConfigError(ref ? ref->loc() : SourceLoc{config, 0}, "nas.arch_search.reference_arch",
-                      fmt::format("'{}' is not a network of the space: {}", s.ns.reference_arch, e.what()));
+                      fmt::format("not a network of the space: {}", why));
   }
   s.zoo = nn::ZooOptions::from_params(s.js.model);
   s.zoo.in_channels = s.jd->channels();
@@ -84,7 +93,11 @@ NasSetup load_nas(const std::string& config, const std::vector<std::string>& ove
   s.zoo.input_mean = s.jd->train.dataset().norm_mean;
   s.zoo.input_std = s.jd->train.dataset().norm_std;
   s.zoo.resolve_adc_bits(*s.rc.chip, &s.js.model);
-  s.fingerprint = nas_fingerprint(s.rc);
+  s.fingerprint = nas_fingerprint(s.rc, {});
+  // The architecture search does not depend on the stages after it (nor on `train:` and `eval:`,
+  // which configure them), the bits-and-chip search not on the fine-tune.
+  s.arch_fingerprint = nas_fingerprint(s.rc, {"train", "eval", "nas.quant", "nas.chip_search", "nas.finetune"});
+  s.chip_fingerprint = nas_fingerprint(s.rc, {"nas.finetune"});
 
   std::tie(s.val_x, s.val_y) = first_images(*s.jd->val, s.ns.val_images);
   data::DataLoader recal(s.jd->train.dataset(), s.ns.supernet_batch, true, derive_seed(s.rc.seed, "nas_recalibration"));
@@ -127,7 +140,7 @@ ArchStageResult arch_search_stage(NasSetup& s, nas::Supernet& supernet, std::ost
   r.reference_edp_js = ev.cost_of(space.parse(s.ns.reference_arch, "nas.arch_search.reference_arch")).totals.edp_js;
   if (norm.kind == nas::EdpNormalisation::Kind::Reference) norm.reference_edp_js = r.reference_edp_js;
   norm.check("nas.arch_search");
-  search::Evolution evo(space.genes(), s.ns.arch_evolution, derive_seed(s.rc.seed, "arch_search"),
+  search::Evolution evo(space.genes(), s.ns.arch_evolution, derive_seed(s.rc.seed, "arch_search", s.ns.arch_search_seed),
                         [&](const search::Genome& g) { return space.valid(space.decode(g)); }, "nas.arch_search",
                         [&](const search::Genome& g) { return space.encode(space.decode(g)); });
   if (log) {
@@ -152,7 +165,7 @@ ArchStageResult arch_search_stage(NasSetup& s, nas::Supernet& supernet, std::ost
   eo.checkpoint = (fs::path(s.out) / "arch_search.pt").string();
   eo.write = s.writer;
   eo.resume = s.resume;
-  eo.fingerprint = s.fingerprint;
+  eo.fingerprint = s.arch_fingerprint;
   eo.what = "architecture search";
   double best = -1e300;
   const nas::EvolveLog el = nas::evolve(evo, nas::spread_scores(s.group, one), eo, [&](const ordered_json& rec) {

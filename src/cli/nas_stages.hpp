@@ -31,7 +31,8 @@ struct NasSetup {
   int threads = 1;
   std::optional<pipeline::JobData> jd;
   nn::ZooOptions zoo;  // how subnets build their layers (model:, shape from the data)
-  std::string fingerprint;
+  std::string fingerprint;                         // the whole run (every rank must have the same)
+  std::string arch_fingerprint, chip_fingerprint;  // what each search's checkpoint must match
   dist::ProcessGroup* group = nullptr;  // not owned; null in one process
   bool writer = true;                   // rank 0: writes OUT
   bool resume = false;

@@ -21,6 +21,7 @@ struct JobArgs {
   bool resume = false;               // continue from <out>/checkpoints/last.pt
   bool overwrite = false;            // start afresh even if <out> holds a checkpoint
   std::string out;                   // run folder override ("" = config's `out`)
+  std::string until;                 // cimkit nas: the last stage to run ("" = all)
 };
 
 // Runs the job; returns the process exit code (0; 130 when interrupted by SIGINT/SIGTERM after

@@ -43,6 +43,10 @@ Schema arch_search_schema() {
       .def(std::string("VGG32-VGG64-VGG128"));
   s.real("edp_lo_js", "minmax: the EDP that scores 0, in J·s").at_least(0).def(0.0);
   s.real("edp_hi_js", "minmax: the EDP that scores 100, in J·s").at_least(0).def(1e-9);
+  s.integer("search_seed", "Stream of the search's own draws (with the run seed): another value searches the same "
+                           "supernet again, for the spread of the outcome")
+      .range(0, 1000000)
+      .def(int64_t{0});
   s.integer("recal_batches", "Training batches each candidate's BatchNorm is recalibrated on (SPOS §3.2)")
       .range(1, 100000)
       .def(int64_t{10});
@@ -65,6 +69,7 @@ Schema chip_search_schema() {
   s.real("w_acc", "Eq. 4's weight of the on-chip accuracy").range(0, 1).def(0.5);
   s.real("quant_mutation_scale", "Mutation probability of a bit-width gene, as a multiple of mutation_prob").range(0, 100).def(0.5);
   s.real("chip_mutation_scale", "Mutation probability of a chip gene, as a multiple of mutation_prob").range(0, 100).def(2.0);
+  s.integer("search_seed", "Stream of the search's own draws (with the run seed)").range(0, 1000000).def(int64_t{0});
   s.choice("fidelity", {"bit_exact", "tile", "weight"}, "Rung of the candidates' reads on the chip (docs/results/fidelity.md)")
       .def(std::string("tile"));
   s.integer("val_images", "Validation images each candidate is read on, on the chip (0: the whole split)")
@@ -198,6 +203,7 @@ NasSettings NasSettings::from_config(const ConfigNode& section, const std::strin
   }
   s.reference_arch = pa.get_string("reference_arch");
   s.recal_batches = pa.get_int("recal_batches");
+  s.arch_search_seed = static_cast<uint64_t>(pa.get_int("search_seed"));
   s.val_images = pa.get_int("val_images");
   s.resolved.set("arch_search", pa.to_node());
 
@@ -219,6 +225,7 @@ NasSettings NasSettings::from_config(const ConfigNode& section, const std::strin
   s.quant_mutation_scale = pc.get_real("quant_mutation_scale");
   s.chip_mutation_scale = pc.get_real("chip_mutation_scale");
   s.chip_fidelity = pc.get_string("fidelity");
+  s.chip_search_seed = static_cast<uint64_t>(pc.get_int("search_seed"));
   s.chip_val_images = pc.get_int("val_images");
   s.xbar_sizes = int_list(chip, "xbar_sizes", cp, {32, 64, 128, 256}, [](int64_t v) { return v >= 2 && v <= 4096; },
                           "crossbar sizes 2..4096, e.g. 32, 64, 128, 256");

@@ -34,6 +34,7 @@ struct NasSettings {
   double arch_w_acc = 0.5;
   EdpNormalisation arch_norm;     // reference_edp_js filled by the job from reference_arch
   std::string reference_arch;     // the network whose EDP is 100 (edp_norm: reference)
+  uint64_t arch_search_seed = 0;  // with the run seed: the evolution's stream
   int64_t recal_batches = 10;     // training batches BN is recalibrated on, per candidate
   int64_t val_images = 1000;      // validation images each candidate is scored on
 
@@ -46,6 +47,7 @@ struct NasSettings {
   std::vector<int> adc_bits{4, 6, 8, 10};
   std::vector<int> dac_bits{1, 2};
   std::string chip_fidelity = "tile";
+  uint64_t chip_search_seed = 0;
   int64_t chip_val_images = 500;
 
   int64_t finetune_epochs = 1;

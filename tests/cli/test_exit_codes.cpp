@@ -90,10 +90,10 @@ TEST(ExitCodes, UnknownCommandNamesItAndSuggestsTheClosest) {
   CliRun r = run_cimkit("thremal -f x.yaml");
   EXPECT_EQ(r.code, 2) << r.output;
   EXPECT_HAS(r.output, "unknown command 'thremal' (did you mean 'thermal'?)");
-  EXPECT_HAS(r.output, "known: run, search, cost, thermal, plot, demo, mvm, list, describe, docs");
+  EXPECT_HAS(r.output, "known: run, search, nas, cost, thermal, plot, demo, mvm, list, describe, docs");
   r = run_cimkit("tarin");  // nothing close: no suggestion, but the list
   EXPECT_EQ(r.code, 2) << r.output;
-  EXPECT_HAS(r.output, "unknown command 'tarin'; known: run, search, cost");
+  EXPECT_HAS(r.output, "unknown command 'tarin'; known: run, search, nas, cost");
   EXPECT_EQ(r.output.find("did you mean"), std::string::npos) << r.output;
   r = run_cimkit("docs confg");  // a nested command
   EXPECT_EQ(r.code, 2) << r.output;
@@ -160,6 +160,7 @@ const std::map<std::string, NoArguments>& no_argument_behaviour() {
   static const std::map<std::string, NoArguments> table = {
       {"run", {false, 0, {"default: configs/quickstart.yaml"}}},
       {"search", {true, 2, {"missing required argument config"}}},
+      {"nas", {true, 2, {"missing required argument config"}}},
       {"demo",
        {false, 0, {"default: the default chip preset", "default: runs/demo", "default 1000"}}},
       {"cost", {true, 0, {"resnet18"}}},  // the documented default network, shapes only (fast)
