@@ -156,21 +156,8 @@ FinalResult final_stage(NasSetup& s, QuantStage& q, const nas::QuantChipChoice& 
   ft.lr = s.ns.finetune_lr;
   ft.min_lr = std::min(ft.min_lr, ft.lr);
   ft.warmup_epochs = 0;
-  pipeline::JobModel jm;
-  jm.zoo = s.zoo;
-  jm.net = q.net;
-  jm.ctx = q.ctx;
-  jm.train_mode = nn::parse_layer_mode(s.js.train.get_string("mode"), "train.mode");
-  q.net->set_mode(jm.train_mode);
-  const fs::path dir = fs::path(s.out) / "finetune";
-  const fs::path last = dir / "checkpoints" / "last.pt";
-  pipeline::TrainingSettings ts;
-  ts.out_dir = s.writer ? dir.string() : "";
-  ts.resume_from = s.resume && fs::exists(last) ? last.string() : "";
-  ts.progress = log;
-  ts.progress_tty = false;
   if (log) *log << fmt::format("5. final: fine-tune {} epochs at lr {} with the winner's bits\n", ft.epochs, ft.lr);
-  const pipeline::TrainingOutcome tr = pipeline::train_model(jm, *s.jd, ft, derive_seed(s.rc.seed, "finetune"), ts);
+  const pipeline::TrainingOutcome tr = train_stage(s, q.net, q.ctx, "finetune", ft, "finetune", log);
   if (tr.interrupted) {
     f.interrupted = true;
     return f;

@@ -211,28 +211,34 @@ QuantStage quant_stage(NasSetup& s, nas::Supernet& supernet, const nas::Arch& wi
   q.ctx->training.weight_noise = s.js.train.get_real("weight_noise");
   q.ctx->training.output_noise = s.js.train.get_real("output_noise");
   q.mp->set_context(q.ctx);
+  if (log) {
+    *log << fmt::format("3. mixed precision: {} trained {} epochs with weight and activation bits drawn from [{}] per layer "
+                        "and step ({} quantiser)\n",
+                        winner.key(), s.topt.epochs, fmt::join(s.ns.quant_bits, ", "), s.js.model.get_string("quant"));
+  }
+  const pipeline::TrainingOutcome tr = train_stage(s, q.mp, q.ctx, "quant", s.topt, "quant_train", log);
+  q.interrupted = tr.interrupted;
+  q.mp->eval();
+  return q;
+}
+
+pipeline::TrainingOutcome train_stage(NasSetup& s, std::shared_ptr<nn::Network> net, std::shared_ptr<nn::AnalogContext> ctx,
+                                      const std::string& folder, const train::TrainOptions& options,
+                                      const std::string& stream, std::ostream* log) {
   pipeline::JobModel jm;
   jm.zoo = s.zoo;
-  jm.net = q.mp;
-  jm.ctx = q.ctx;
+  jm.net = std::move(net);
+  jm.ctx = std::move(ctx);
   jm.train_mode = nn::parse_layer_mode(s.js.train.get_string("mode"), "train.mode");
-  q.mp->set_mode(jm.train_mode);
-  const fs::path dir = fs::path(s.out) / "quant";
+  jm.net->set_mode(jm.train_mode);
+  const fs::path dir = fs::path(s.out) / folder;
   const fs::path last = dir / "checkpoints" / "last.pt";
   pipeline::TrainingSettings ts;
   ts.out_dir = s.writer ? dir.string() : "";
   ts.resume_from = s.resume && fs::exists(last) ? last.string() : "";
   ts.progress = log;
   ts.progress_tty = false;
-  if (log) {
-    *log << fmt::format("3. mixed precision: {} trained {} epochs with weight and activation bits drawn from [{}] per layer "
-                        "and step ({} quantiser)\n",
-                        winner.key(), s.topt.epochs, fmt::join(s.ns.quant_bits, ", "), s.js.model.get_string("quant"));
-  }
-  const pipeline::TrainingOutcome tr = pipeline::train_model(jm, *s.jd, s.topt, derive_seed(s.rc.seed, "quant_train"), ts);
-  q.interrupted = tr.interrupted;
-  q.mp->eval();
-  return q;
+  return pipeline::train_model(jm, *s.jd, options, derive_seed(s.rc.seed, stream), ts);
 }
 
 std::shared_ptr<const Chip> chip_variant(const Chip& base, int64_t xbar, int dac_bits) {

@@ -84,6 +84,13 @@ struct FinalResult {
 };
 FinalResult final_stage(NasSetup& s, QuantStage& q, const nas::QuantChipChoice& winner, std::ostream* log);
 
+// Trains `net` on the training split by `options` (its mode from `train.mode`), with checkpoints in
+// OUT/`folder` (rank 0) and a resume from there, the trainer's streams from the run seed and
+// `stream`.
+pipeline::TrainingOutcome train_stage(NasSetup& s, std::shared_ptr<nn::Network> net, std::shared_ptr<nn::AnalogContext> ctx,
+                                      const std::string& folder, const train::TrainOptions& options,
+                                      const std::string& stream, std::ostream* log);
+
 // The chip of the run with another crossbar size and DAC resolution.
 std::shared_ptr<const Chip> chip_variant(const Chip& base, int64_t xbar, int dac_bits);
 

@@ -21,13 +21,6 @@ using cimkit::testing::run_cimkit;
 
 namespace {
 
-std::string read(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
 std::string nas_config(const std::string& dir, const std::string& nas_extra = "", int threads = 2) {
   const std::string path = dir + "/nas.yaml";
   std::ofstream(path) << "seed: 5\nthreads: " << threads << "\nout: " << dir << "/run\n"
@@ -52,7 +45,7 @@ std::string nas_config(const std::string& dir, const std::string& nas_extra = ""
 
 // final.json without its timings.
 nlohmann::json final_of(const std::string& run) {
-  nlohmann::json j = nlohmann::json::parse(read(run + "/final.json"));
+  nlohmann::json j = nlohmann::json::parse(cimkit::testing::read_text(run + "/final.json"));
   j.erase("seconds");
   return j;
 }
@@ -93,7 +86,7 @@ TEST(NasJob, RunsEveryStageAndResumesAfterAStage) {
   r = run_cimkit("nas " + cfg + " --out " + dir + "/parts --resume");
   ASSERT_EQ(r.code, 0) << r.output;
   EXPECT_NE(r.output.find("resumed after epoch 2"), std::string::npos) << r.output;
-  EXPECT_EQ(read(dir + "/parts/arch_candidates.csv"), read(dir + "/run/arch_candidates.csv"));
+  EXPECT_EQ(cimkit::testing::read_text(dir + "/parts/arch_candidates.csv"), cimkit::testing::read_text(dir + "/run/arch_candidates.csv"));
   EXPECT_EQ(final_of(dir + "/parts").dump(1), whole.dump(1));
 
   // A folder holding a run is not started over; a resume with other search settings is refused.
@@ -161,7 +154,7 @@ TEST(NasJob, TwoProcessesOnLoopback) {
     }
     return rows;
   };
-  const auto a = rows_of(read(dir + "/one/arch_candidates.csv")), b = rows_of(read(dir + "/two/arch_candidates.csv"));
+  const auto a = rows_of(cimkit::testing::read_text(dir + "/one/arch_candidates.csv")), b = rows_of(cimkit::testing::read_text(dir + "/two/arch_candidates.csv"));
   ASSERT_GT(a.size(), 7u);
   ASSERT_EQ(a[0], b[0]);  // cycle, genome, fitness, arch, depth, accuracy_pct, ...
   int compared = 0;

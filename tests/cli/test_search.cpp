@@ -22,13 +22,6 @@ namespace fs = std::filesystem;
 
 namespace {
 
-std::string read(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
 std::string search_config(const std::string& dir, const std::string& search, int threads = 2) {
   const std::string path = dir + "/search.yaml";
   std::ofstream(path) << "seed: 3\nthreads: " << threads << "\nout: " << dir << "/run\n"
@@ -45,7 +38,7 @@ std::string search_config(const std::string& dir, const std::string& search, int
 // candidates.csv without its evaluation-time column.
 std::vector<std::string> log_without_times(const std::string& path) {
   std::vector<std::string> rows;
-  std::istringstream in(read(path));
+  std::istringstream in(cimkit::testing::read_text(path));
   std::string line;
   size_t col = std::string::npos;
   while (std::getline(in, line)) {
@@ -93,7 +86,7 @@ TEST(SearchJob, SearchesResumesAndReportsAgainstFixed8Bit) {
   EXPECT_NE(r.output.find("(reused)"), std::string::npos) << r.output;
   EXPECT_NE(r.output.find("episode    3"), std::string::npos) << r.output;
   EXPECT_EQ(r.output.find("episode    2"), std::string::npos) << r.output;
-  const auto stats = nlohmann::json::parse(read(dir + "/run/stats.json"));
+  const auto stats = nlohmann::json::parse(cimkit::testing::read_text(dir + "/run/stats.json"));
   EXPECT_EQ(stats["episodes"], 4);
   ASSERT_EQ(stats["finalists"].size(), 1u);
   EXPECT_EQ(stats["finalists"][0]["bit_exact"]["fidelity"], "bit_exact");
@@ -228,7 +221,7 @@ TEST(SearchJob, ComparisonTableWriter) {
   const std::string cmd = "python3 " + cimkit::testing::kCliSource + "/scripts/thermal_quant_results.py " + dir + "/out " +
                           dir + " --networks lenet5 --seeds '1 2' --seconds 42 > /dev/null 2>&1";
   ASSERT_EQ(std::system(cmd.c_str()), 0);
-  const std::string page = read(dir + "/thermal_quant.md");
+  const std::string page = cimkit::testing::read_text(dir + "/thermal_quant.md");
   EXPECT_NE(page.find("| fixed 8-bit | 8 8 | 8 8 | 73 ± 0 | 2.000 ± 0.000 | 500 ± 0 | 90.00 ± 0.00 | 71.50 ± 0.71 |"),
             std::string::npos) << page;
   EXPECT_NE(page.find("| thermal-aware search | 8 8 | 8 8 | 40 ± 0 | 2.000 ± 0.000 | 500 ± 0 | 90.00 ± 0.00 | 81.00 ± 1.41 |"),
