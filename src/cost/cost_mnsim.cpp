@@ -22,9 +22,9 @@ using detail::schedule;
 
 namespace {
 
-// MNSIM PE.py: transistors of an n:1 (de)multiplexer.
+// MNSIM PE.py:196-242 (area), 492-538 (power): transistors of an n:1 (de)multiplexer; every
+// ratio up to 2, 1 included, takes the 2:1 entry.
 double mux_transistors(int64_t ratio) {
-  if (ratio <= 1) return 0;
   if (ratio <= 2) return 8;
   if (ratio <= 4) return 24;
   if (ratio <= 8) return 72;
@@ -33,10 +33,11 @@ double mux_transistors(int64_t ratio) {
   return 1944;
 }
 
-// MNSIM PE.py: decoder/mux levels, 1 + the number of //8 steps until 0.
+// MNSIM PE_latency.py:51-56, 62-67: decoder / mux levels, m = 1 and one more for every //8 step
+// of the ratio until it is 0 (ratios 1-7: 2 levels, 8-63: 3).
 int64_t mux_levels(int64_t ratio) {
   int64_t m = 1;
-  for (int64_t x = ratio / 8; x > 0; x /= 8) ++m;
+  for (int64_t x = ratio; x > 0; x /= 8) ++m;
   return m;
 }
 
