@@ -28,6 +28,45 @@ CostModel mnsim_isaac() {
   return CostModel::from_config(cfg.find("arch"), cfg.find("chip"), {});
 }
 
+using Kind = mapping::NetworkNode::Kind;
+
+TEST(MnsimGraph, LayerListsBecomeMnsimsNodes) {
+  // vgg8: 7 convs, 4 pools and the fc in list order; relu and flatten fold into their producer.
+  const mapping::NetworkShape v = net_of("vgg8");
+  ASSERT_EQ(v.nodes.size(), 12u);
+  const std::vector<Kind> kinds = {Kind::Weight, Kind::Weight, Kind::Pool,   Kind::Weight, Kind::Weight, Kind::Pool,
+                                   Kind::Weight, Kind::Weight, Kind::Pool,   Kind::Weight, Kind::Pool,   Kind::Weight};
+  for (size_t k = 0; k < kinds.size(); ++k) {
+    EXPECT_EQ(v.nodes[k].kind, kinds[k]) << k;
+    EXPECT_EQ(v.nodes[k].inputs, std::vector<int64_t>{static_cast<int64_t>(k) - 1}) << k;
+  }
+  EXPECT_EQ(v.nodes[2].name, "pool1");
+  EXPECT_EQ(v.nodes[2].layer, 0);
+  EXPECT_EQ(v.nodes[2].input.str(), "128x32x32");
+  EXPECT_EQ(v.nodes[2].output.str(), "128x16x16");
+  EXPECT_EQ(v.nodes[2].stride, 2);
+  EXPECT_EQ(v.nodes[11].name, "linear1");
+  EXPECT_EQ(v.nodes[11].layer, 7);
+  EXPECT_EQ(v.nodes[9].padding, 0);
+  // resnet18: element sums read the block's last conv and the block input; a projection reads
+  // the add before its block (through the relu).
+  const mapping::NetworkShape r = net_of("resnet18");
+  int adds = 0;
+  for (const auto& n : r.nodes) adds += n.kind == Kind::Add;
+  EXPECT_EQ(adds, 8);
+  EXPECT_EQ(r.nodes.size(), r.layers.size() + r.pools.size() + 8);
+  // conv1, pool1, conv2, conv3, add1 (conv3 + pool1), conv4, conv5, add2 (conv5 + add1),
+  // conv6 (stride 2), conv7, conv8 (projection of add2), add3 (conv8 + conv7).
+  EXPECT_EQ(r.nodes[4].kind, Kind::Add);
+  EXPECT_EQ(r.nodes[4].inputs, (std::vector<int64_t>{3, 1}));
+  EXPECT_EQ(r.nodes[4].output.str(), "64x16x16");
+  EXPECT_EQ(r.nodes[7].inputs, (std::vector<int64_t>{6, 4}));
+  EXPECT_EQ(r.nodes[8].inputs, std::vector<int64_t>{7});
+  EXPECT_EQ(r.nodes[10].name, "conv8");
+  EXPECT_EQ(r.nodes[10].inputs, std::vector<int64_t>{7});
+  EXPECT_EQ(r.nodes[11].inputs, (std::vector<int64_t>{10, 9}));
+}
+
 struct Printout {
   double latency_ns, area_um2;
   std::vector<double> layer_latency_ns;  // per node (conv, fc, pooling), 6 significant digits
