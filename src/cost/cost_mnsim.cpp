@@ -9,6 +9,7 @@
 #include "core/error.hpp"
 #include "core/paths.hpp"
 #include "cost/cost_detail.hpp"
+#include "cost/mnsim_placement.hpp"
 #include "cost/mnsim_tables.hpp"
 #include "crossbar/slicing.hpp"
 
@@ -39,6 +40,26 @@ int64_t mux_levels(int64_t ratio) {
   int64_t m = 1;
   for (int64_t x = ratio; x > 0; x /= 8) ++m;
   return m;
+}
+
+// MNSIM's node graph (Interface/interface.py get_structure): the layer list's conv, linear, pool
+// and add nodes with their inputs. A network without a usable one (traced zoo models list no
+// nodes) is the chain of its weight layers.
+std::vector<mapping::NetworkNode> mnsim_graph(const mapping::NetworkShape& net) {
+  size_t weights = 0;
+  bool usable = !net.nodes.empty();
+  for (const auto& n : net.nodes) {
+    if (n.kind == mapping::NetworkNode::Kind::Weight) usable = usable && n.layer == static_cast<int64_t>(weights++);
+    if (n.kind == mapping::NetworkNode::Kind::Pool) usable = usable && n.layer >= 0 && n.layer < static_cast<int64_t>(net.pools.size());
+  }
+  if (usable && weights == net.layers.size()) return net.nodes;
+  std::vector<mapping::NetworkNode> chain;
+  for (size_t i = 0; i < net.layers.size(); ++i) {
+    const auto& l = net.layers[i];
+    chain.push_back({mapping::NetworkNode::Kind::Weight, l.name, static_cast<int64_t>(i), {static_cast<int64_t>(i) - 1},
+                     l.input, l.output, l.kernel, l.stride, l.padding});
+  }
+  return chain;
 }
 
 }  // namespace
@@ -134,6 +155,23 @@ CostReport CostModel::evaluate_mnsim(const mapping::NetworkShape& net) const {
     outbuf_kb = std::max(outbuf_kb, pow2_kb(2.0 * static_cast<double>(l.out_features * m.ibits) / 8.0 /
                                             static_cast<double>(m.tiles)));
   }
+  // The node graph and its tiles on the Tile_Num grid: conv/fc nodes their TCG tiles, a pooling
+  // node one, an element_sum none (Tile_connection_graph.py:461-463); hop distances from MNSIM's
+  // spiral placement (mnsim_placement.hpp).
+  using Node = mapping::NetworkNode;
+  const std::vector<Node> graph = mnsim_graph(net);
+  std::vector<mnsim::PlacedNode> placed(graph.size());
+  std::vector<size_t> node_of_layer(net.layers.size());
+  for (size_t k = 0; k < graph.size(); ++k) {
+    const Node& n = graph[k];
+    if (n.kind == Node::Kind::Weight) node_of_layer[static_cast<size_t>(n.layer)] = k;
+    placed[k].tiles = n.kind == Node::Kind::Weight ? tcg[static_cast<size_t>(n.layer)].tiles : (n.kind == Node::Kind::Pool ? 1 : 0);
+    placed[k].element_sum = n.kind == Node::Kind::Add;
+    for (int64_t u : n.inputs) {
+      if (u >= 0) placed[static_cast<size_t>(u)].consumers.push_back(static_cast<int64_t>(k));
+    }
+  }
+  const std::vector<mnsim::Hops> hops = mnsim::tile_hops(placed, P.get_int("tile_num_x"), P.get_int("tile_num_y"));
   if (P.get_real("pe_inbuf_kb") > 0) inbuf_kb = P.get_real("pe_inbuf_kb");
   if (P.get_real("tile_outbuf_kb") > 0) outbuf_kb = P.get_real("tile_outbuf_kb");
   // SRAM figures (Buffer.py): table entry by technology, size and bus width; 20 ns cycles; an
@@ -225,13 +263,13 @@ CostReport CostModel::evaluate_mnsim(const mapping::NetworkShape& net) const {
     const double t_joint = merge * Td;
     const double intra_bits = (lv * (abits + merge) - merge * (merge + 1) / 2) * static_cast<double>(c_used);
     const double t_intra = intra_bits / (P.get_real("intra_tile_gbps") * 1e9);
-    // Tile hop distances: a square block of the layer's tiles, the aggregation tile in a corner
-    // (MNSIM uses its spiral placement); the consumer one hop away.
-    const double side = std::ceil(std::sqrt(static_cast<double>(tiles)));
-    const double in_layer_dist = tiles > 1 ? 2 * (side - 1) : 0.0;
+    // Inter-tile hops of MNSIM's spiral placement (mnsim_placement.hpp): din hops of c x P merged
+    // values to the aggregating tile, dtr hops of the C_out outputs to the consumers
+    // (Model_latency.py:1012-1017).
+    const mnsim::Hops& hop = hops[node_of_layer[i]];
     const double inter_bw = P.get_real("inter_tile_gbps") * 1e9;
-    const double t_merge = in_layer_dist * (Td + static_cast<double>(c_used * p * ibits) / inter_bw);
-    const double t_transfer = static_cast<double>(c_out * ibits) / inter_bw;
+    const double t_merge = hop.in_layer * (Td + static_cast<double>(c_used * p * ibits) / inter_bw);
+    const double t_transfer = hop.transfer * static_cast<double>(c_out * ibits) / inter_bw;
     // Buffers per pixel: the line buffer takes the new input columns (C_PE x stride values) and
     // feeds the r inputs of a read; the tile writes its merged partial sums and the merge reads
     // the layer's output back (mnsim.md §2.8).

@@ -8,6 +8,7 @@
 
 #include "core/config_tree.hpp"
 #include "cost/cost_model.hpp"
+#include "cost/mnsim_placement.hpp"
 #include "mapping/network.hpp"
 
 namespace cimkit::cost {
@@ -65,6 +66,59 @@ TEST(MnsimGraph, LayerListsBecomeMnsimsNodes) {
   EXPECT_EQ(r.nodes[10].name, "conv8");
   EXPECT_EQ(r.nodes[10].inputs, std::vector<int64_t>{7});
   EXPECT_EQ(r.nodes[11].inputs, (std::vector<int64_t>{10, 9}));
+}
+
+TEST(MnsimPlacement, SpiralOrderAndHops) {
+  // MNSIM's generate_hui_matrix(4, 4) lists tile ids [[0 1 8 9] [3 2 7 10] [4 5 6 11] [15 14 13 12]].
+  const int64_t hui[4][4] = {{0, 1, 8, 9}, {3, 2, 7, 10}, {4, 5, 6, 11}, {15, 14, 13, 12}};
+  const std::vector<mnsim::GridPos> order = mnsim::spiral_order(4, 4, 16);
+  ASSERT_EQ(order.size(), 16u);
+  for (int64_t r = 0; r < 4; ++r)
+    for (int64_t c = 0; c < 4; ++c) {
+      const auto& g = order[static_cast<size_t>(hui[r][c])];
+      EXPECT_TRUE(g.row == r && g.col == c) << hui[r][c];
+    }
+  // A rectangular grid keeps the spiral's order and skips what is outside: on 2 x 4 tiles the
+  // third shell gives (1, 2) and (0, 2) only.
+  const std::vector<mnsim::GridPos> wide = mnsim::spiral_order(2, 4, 8);
+  ASSERT_EQ(wide.size(), 8u);
+  EXPECT_TRUE(wide[4].row == 1 && wide[4].col == 2);
+  EXPECT_TRUE(wide[5].row == 0 && wide[5].col == 2);
+  EXPECT_TRUE(wide[7].row == 1 && wide[7].col == 3);
+  // vgg8's nodes on MNSIM's 64 x 64 tiles: (din, dtr) of every node as MNSIM's TCG computes them
+  // (from a re-derivation of MNSIM that reproduces its vgg8 printout to the digit; the layer
+  // latencies of MnsimSchedule.Vgg8LatencyAsMnsimPrintsIt depend on every one).
+  auto hops_of = [](const std::vector<int64_t>& tiles) {
+    std::vector<mnsim::PlacedNode> nodes(tiles.size());
+    for (size_t k = 0; k < tiles.size(); ++k) {
+      nodes[k].tiles = tiles[k];
+      if (k + 1 < tiles.size()) nodes[k].consumers = {static_cast<int64_t>(k) + 1};
+    }
+    return mnsim::tile_hops(nodes, 64, 64);
+  };
+  const std::vector<mnsim::Hops> isaac = hops_of({2, 20, 1, 40, 76, 1, 152, 296, 1, 592, 1, 16});
+  const std::vector<std::pair<double, double>> want_isaac = {{1, 7},  {4, 2},   {0, 8},  {7, 11}, {15, 3}, {0, 24},
+                                                              {17, 24}, {28, 7}, {0, 45}, {34, 8}, {0, 16}, {8, 0}};
+  const std::vector<mnsim::Hops> def = hops_of({2, 10, 1, 10, 20, 1, 40, 76, 1, 152, 1, 8});
+  const std::vector<std::pair<double, double>> want_def = {{1, 4}, {3, 2},  {0, 4},  {3, 7}, {6, 1}, {0, 9},
+                                                            {9, 12}, {13, 3}, {0, 20}, {20, 4}, {0, 8}, {4, 0}};
+  for (size_t k = 0; k < 12; ++k) {
+    EXPECT_EQ(isaac[k].in_layer, want_isaac[k].first) << k;
+    EXPECT_EQ(isaac[k].transfer, want_isaac[k].second) << k;
+    EXPECT_EQ(def[k].in_layer, want_def[k].first) << k;
+    EXPECT_EQ(def[k].transfer, want_def[k].second) << k;
+  }
+  // A node whose consumer is an element_sum sends to the global accumulator at the left middle
+  // (row 32 of 64): tile 0 sits at (0, 0), 32 hops away; the element_sum sends from its
+  // consumer's first tile (tile 1 at (0, 1)): 33.
+  std::vector<mnsim::PlacedNode> res(3);
+  res[0] = {1, false, {1}};
+  res[1] = {0, true, {2}};
+  res[2] = {1, false, {}};
+  const std::vector<mnsim::Hops> h = mnsim::tile_hops(res, 64, 64);
+  EXPECT_EQ(h[0].transfer, 32);
+  EXPECT_EQ(h[1].transfer, 33);
+  EXPECT_EQ(h[2].transfer, 0);
 }
 
 struct Printout {
