@@ -36,11 +36,19 @@ ScheduleResult schedule_pixels(const std::vector<ScheduleNode>& nodes, double bu
   std::vector<std::vector<int64_t>> splits(n);  // self.layer_split, for Judge
   // Buffer.calculate_buf_{read,write}_latency (Buffer.py:424-430).
   auto access = [&](double bytes) { return std::ceil(bytes * 8.0 / bus_bits) * cycle_s; };
-  // Finish time of input `u` at position `pos` (the network input is ready at 0).
-  auto ready = [&](int64_t u, int64_t pos) {
+  // Finish time of input `u` at position `pos` of an in_h x in_w map (the network input is ready
+  // at 0). In MNSIM's graphs the map is u's output; where it is not (a chain of traced weight
+  // layers, whose pools are not listed), the position is scaled to the last pixel of u's map
+  // that it covers, as a pool between them would wait for.
+  auto ready = [&](int64_t u, int64_t pos, int64_t in_h, int64_t in_w) {
     if (u < 0) return 0.0;
     const auto& f = finish[static_cast<size_t>(u)];
     if (f.empty()) return 0.0;
+    const ScheduleNode& src = nodes[static_cast<size_t>(u)];
+    if (src.kind != NodeKind::Fc && (src.out_h != in_h || src.out_w != in_w) && in_h > 0 && in_w > 0) {
+      auto scale = [](int64_t x, int64_t from, int64_t to) { return std::min(to, ((x + 1) * to + from - 1) / from) - 1; };
+      pos = scale(pos / in_w, in_h, src.out_h) * src.out_w + scale(pos % in_w, in_w, src.out_w);
+    }
     return f[static_cast<size_t>(std::clamp<int64_t>(pos, 0, static_cast<int64_t>(f.size()) - 1))];
   };
   for (size_t l = 0; l < n; ++l) {
@@ -100,7 +108,7 @@ ScheduleResult schedule_pixels(const std::vector<ScheduleNode>& nodes, double bu
                 if (nd.copies > 1 && u >= 0 && !splits[static_cast<size_t>(u)].empty()) {
                   p = judge(pos, nd.in_w, K, splits[static_cast<size_t>(u)]);
                 }
-                begin = std::max(begin, ready(u, p));
+                begin = std::max(begin, ready(u, p, nd.in_h, nd.in_w));
               }
               chain[m] = pixel(begin, C * in_pos * b8, C * r_pos * b8, chain_busy[m]);
               F.push_back(chain[m]);
@@ -136,7 +144,7 @@ ScheduleResult schedule_pixels(const std::vector<ScheduleNode>& nodes, double bu
             const double r_pos = j == 0 ? static_cast<double>(K * K) : static_cast<double>(s * K);
             double begin = chain;
             const int64_t pos = window_end(i, j, false);
-            for (int64_t u : nd.inputs) begin = std::max(begin, ready(u, pos));
+            for (int64_t u : nd.inputs) begin = std::max(begin, ready(u, pos, nd.in_h, nd.in_w));
             chain = pixel(begin, C * in_pos * b8, C * r_pos * b8, busy);
             F.push_back(chain);
           }
@@ -151,7 +159,7 @@ ScheduleResult schedule_pixels(const std::vector<ScheduleNode>& nodes, double bu
         for (int64_t i = 0; i < nd.out_h; ++i) {
           for (int64_t j = 0; j < nd.out_w; ++j) {
             double begin = chain;
-            for (int64_t u : nd.inputs) begin = std::max(begin, ready(u, i * nd.out_w + j));
+            for (int64_t u : nd.inputs) begin = std::max(begin, ready(u, i * nd.out_w + j, nd.out_h, nd.out_w));
             chain = pixel(begin, 0.0, 0.0, busy);
             F.push_back(chain);
           }
