@@ -9,6 +9,8 @@
 #include "core/error.hpp"
 #include "core/paths.hpp"
 #include "cost/cost_detail.hpp"
+#include "cost/mnsim_placement.hpp"
+#include "cost/mnsim_schedule.hpp"
 #include "cost/mnsim_tables.hpp"
 #include "crossbar/slicing.hpp"
 
@@ -16,15 +18,16 @@ namespace cimkit::cost {
 using detail::accumulate;
 using detail::ceil_div;
 using detail::schedule;
+using mapping::NetworkNode;
 
 // ---------------------------------------------------------------------------------------------
 // MNSIM 2.0 conventions (../shared/reference/mnsim.md §2-§3).
 
 namespace {
 
-// MNSIM PE.py: transistors of an n:1 (de)multiplexer.
+// MNSIM PE.py:196-242 (area), 492-538 (power): transistors of an n:1 (de)multiplexer; every
+// ratio up to 2, 1 included, takes the 2:1 entry.
 double mux_transistors(int64_t ratio) {
-  if (ratio <= 1) return 0;
   if (ratio <= 2) return 8;
   if (ratio <= 4) return 24;
   if (ratio <= 8) return 72;
@@ -33,11 +36,32 @@ double mux_transistors(int64_t ratio) {
   return 1944;
 }
 
-// MNSIM PE.py: decoder/mux levels, 1 + the number of //8 steps until 0.
+// MNSIM PE_latency.py:51-56, 62-67: decoder / mux levels, m = 1 and one more for every //8 step
+// of the ratio until it is 0 (ratios 1-7: 2 levels, 8-63: 3).
 int64_t mux_levels(int64_t ratio) {
   int64_t m = 1;
-  for (int64_t x = ratio / 8; x > 0; x /= 8) ++m;
+  for (int64_t x = ratio; x > 0; x /= 8) ++m;
   return m;
+}
+
+// MNSIM's node graph (Interface/interface.py get_structure): the layer list's conv, linear, pool
+// and add nodes with their inputs. A network without a usable one (traced zoo models list no
+// nodes) is the chain of its weight layers.
+std::vector<mapping::NetworkNode> mnsim_graph(const mapping::NetworkShape& net) {
+  size_t weights = 0;
+  bool usable = !net.nodes.empty();
+  for (const auto& n : net.nodes) {
+    if (n.kind == mapping::NetworkNode::Kind::Weight) usable = usable && n.layer == static_cast<int64_t>(weights++);
+    if (n.kind == mapping::NetworkNode::Kind::Pool) usable = usable && n.layer >= 0 && n.layer < static_cast<int64_t>(net.pools.size());
+  }
+  if (usable && weights == net.layers.size()) return net.nodes;
+  std::vector<mapping::NetworkNode> chain;
+  for (size_t i = 0; i < net.layers.size(); ++i) {
+    const auto& l = net.layers[i];
+    chain.push_back({mapping::NetworkNode::Kind::Weight, l.name, static_cast<int64_t>(i), {static_cast<int64_t>(i) - 1},
+                     l.input, l.output, l.kernel, l.stride, l.padding});
+  }
+  return chain;
 }
 
 }  // namespace
@@ -55,6 +79,7 @@ CostReport CostModel::evaluate_mnsim(const mapping::NetworkShape& net) const {
   const int64_t pes_per_tile = P.get_int("pe_num_x") * P.get_int("pe_num_y");
   const int64_t tiles_avail = P.get_int("tile_num_x") * P.get_int("tile_num_y");
   const double Td = 1e3 / P.get_real("digital_mhz") * 1e-9;  // digital period, s
+  const double inter_bw = P.get_real("inter_tile_gbps") * 1e9;  // bit/s between tiles
   const int64_t dac_per_group = dac_num * subarrays, adc_per_group = adc_num * subarrays;
   const int64_t input_demux = ceil_div(sub_rows, dac_num);
   const int64_t output_mux = ceil_div(C, adc_num);
@@ -133,6 +158,24 @@ CostReport CostModel::evaluate_mnsim(const mapping::NetworkShape& net) const {
     outbuf_kb = std::max(outbuf_kb, pow2_kb(2.0 * static_cast<double>(l.out_features * m.ibits) / 8.0 /
                                             static_cast<double>(m.tiles)));
   }
+  // The node graph and its tiles on the Tile_Num grid: conv/fc nodes their TCG tiles, a pooling
+  // node one, an element_sum none (Tile_connection_graph.py:461-463); hop distances from MNSIM's
+  // spiral placement (mnsim_placement.hpp).
+  using Node = NetworkNode;
+  const std::vector<Node> graph = mnsim_graph(net);
+  std::vector<mnsim::PlacedNode> placed(graph.size());
+  std::vector<size_t> node_of_layer(net.layers.size());
+  for (size_t k = 0; k < graph.size(); ++k) {
+    const Node& n = graph[k];
+    if (n.kind == Node::Kind::Weight) node_of_layer[static_cast<size_t>(n.layer)] = k;
+    placed[k].tiles = n.kind == Node::Kind::Weight ? tcg[static_cast<size_t>(n.layer)].tiles : (n.kind == Node::Kind::Pool ? 1 : 0);
+    placed[k].element_sum = n.kind == Node::Kind::Add;
+    for (int64_t u : n.inputs) {
+      if (u >= 0) placed[static_cast<size_t>(u)].consumers.push_back(static_cast<int64_t>(k));
+    }
+  }
+  const std::vector<mnsim::Hops> hops = mnsim::tile_hops(placed, P.get_int("tile_num_x"), P.get_int("tile_num_y"));
+  std::vector<mnsim::ScheduleNode> sched(graph.size());
   if (P.get_real("pe_inbuf_kb") > 0) inbuf_kb = P.get_real("pe_inbuf_kb");
   if (P.get_real("tile_outbuf_kb") > 0) outbuf_kb = P.get_real("tile_outbuf_kb");
   // SRAM figures (Buffer.py): table entry by technology, size and bus width; 20 ns cycles; an
@@ -224,26 +267,34 @@ CostReport CostModel::evaluate_mnsim(const mapping::NetworkShape& net) const {
     const double t_joint = merge * Td;
     const double intra_bits = (lv * (abits + merge) - merge * (merge + 1) / 2) * static_cast<double>(c_used);
     const double t_intra = intra_bits / (P.get_real("intra_tile_gbps") * 1e9);
-    // Tile hop distances: a square block of the layer's tiles, the aggregation tile in a corner
-    // (MNSIM uses its spiral placement); the consumer one hop away.
-    const double side = std::ceil(std::sqrt(static_cast<double>(tiles)));
-    const double in_layer_dist = tiles > 1 ? 2 * (side - 1) : 0.0;
-    const double inter_bw = P.get_real("inter_tile_gbps") * 1e9;
-    const double t_merge = in_layer_dist * (Td + static_cast<double>(c_used * p * ibits) / inter_bw);
-    const double t_transfer = static_cast<double>(c_out * ibits) / inter_bw;
+    // Inter-tile hops of MNSIM's spiral placement (mnsim_placement.hpp): din hops of c x P merged
+    // values to the aggregating tile, dtr hops of the C_out outputs to the consumers
+    // (Model_latency.py:1012-1017).
+    const mnsim::Hops& hop = hops[node_of_layer[i]];
+    const double t_merge = hop.in_layer * (Td + static_cast<double>(c_used * p * ibits) / inter_bw);
+    const double t_transfer = hop.transfer * static_cast<double>(c_out * ibits) / inter_bw;
     // Buffers per pixel: the line buffer takes the new input columns (C_PE x stride values) and
     // feeds the r inputs of a read; the tile writes its merged partial sums and the merge reads
-    // the layer's output back (mnsim.md §2.8).
+    // the layer's output back (mnsim.md §2.8). (The schedule prices the line buffer by the
+    // pixel's position, mnsim_schedule.hpp; the energy takes these steady-state figures.)
     const double c_pe = static_cast<double>(r_used) / static_cast<double>(k2);
     const double t_in_w = access_s(conv ? c_pe * static_cast<double>(l.stride * ibits) / 8.0 : static_cast<double>(r_used * ibits) / 8.0);
     const double t_in_r = access_s(static_cast<double>(r_used * ibits) / 8.0);
     const double t_out_w = access_s((abits + merge) * static_cast<double>(c_used * p) / 8.0);
     const double t_out_r = access_s(static_cast<double>(c_used * ibits * p) / 8.0);
-    const double pixel = t_in_w + t_in_r + t_out_w + t_out_r + t_dac + t_x + t_adc + t_ireg + t_sr + t_dm + t_mx + t_add + t_oreg + t_joint + t_intra + t_merge +
-                         t_transfer;
     const double V = static_cast<double>(l.vectors);
-    const double per_dup_pixels = std::ceil(V / static_cast<double>(dup));
-    const double t_layer = per_dup_pixels * pixel;
+    {  // Its node in the pixel schedule: every pixel's time but the line buffer's is the tile
+       // latency (Tile_latency.py:45-51: PE computing and digital parts, joint module, intra-tile
+       // transfer, tile-buffer write), the merge (tile-buffer read and din hops) and the transfer.
+      mnsim::ScheduleNode& sn = sched[node_of_layer[i]];
+      sn.kind = conv ? mnsim::NodeKind::Conv : mnsim::NodeKind::Fc;
+      sn.copies = dup;
+      sn.line_values = conv ? c_pe : static_cast<double>(r_used);  // fc: max_row inputs
+      sn.bits = ibits;
+      sn.outputs = c_out;
+      sn.fixed_s = t_out_w + t_dac + t_x + t_adc + t_ireg + t_sr + t_dm + t_mx + t_add + t_oreg + t_joint + t_intra + t_out_r +
+                   t_merge + t_transfer;
+    }
 
     // Layer power by component (MNSIM Tile.calculate_tile_read_power_fast) x summed latency.
     const double n_pe = static_cast<double>(tiles * p);  // MNSIM: tiles x PEs of the fullest tile
@@ -309,16 +360,12 @@ CostReport CostModel::evaluate_mnsim(const mapping::NetworkShape& net) const {
     lc.dac_conversions = lc.components["dac"].actions;
     lc.array_reads = lc.components["crossbar"].actions;
     lc.adc_conversions = lc.components["adc"].actions;
-    lc.latency_s = t_layer;
     const Areas layer_areas = abits == adc_bits ? chip_areas : areas_at(abits);
     lc.area_m2 = static_cast<double>(tiles) * layer_areas.tile;
     for (const auto& [k, v] : layer_areas.pe) lc.components[k].area_m2 += static_cast<double>(tiles * pes_per_tile) * v;
     lc.components["joint_module"].area_m2 += static_cast<double>(tiles) * joint_count * a_joint;
     lc.components["pooling"].area_m2 += static_cast<double>(tiles) * a_pool;
     lc.components["tile_output_buffer"].area_m2 += static_cast<double>(tiles) * outbuf.area_m2;
-    // Schedule: MNSIM's pixel-level pipeline, approximated at layer level (docs/cost.md).
-    schedule(lc, l, r.layers.empty() ? nullptr : &r.layers.back(), arch_.timing().pipeline);
-    accumulate(r, lc);
     r.layers.push_back(std::move(lc));
   }
   // Pooling layers (MNSIM Pooling.py): 100 ns x ceil(C / units) x ceil(k^2 / 9) per output pixel
@@ -333,8 +380,73 @@ CostReport CostModel::evaluate_mnsim(const mapping::NetworkShape& net) const {
     t.area_m2 += tile_area;
     t.n_tiles += 1;
   }
-  for (const auto& lc : r.layers) t.latency_s = std::max(t.latency_s, lc.finish_s);
-  if (!arch_.timing().pipeline) t.interval_s = t.latency_s;
+  // Pooling and element_sum nodes of the schedule, at the chip's activation width.
+  const double act_bits = static_cast<double>(chip_.spec.input_bits);
+  for (size_t k = 0; k < graph.size(); ++k) {
+    const Node& n = graph[k];
+    if (n.kind == Node::Kind::Weight) continue;
+    mnsim::ScheduleNode& sn = sched[k];
+    sn.bits = act_bits;
+    const double c_in = static_cast<double>(n.input.channels), c_out = static_cast<double>(n.output.channels);
+    const double t_transfer = hops[k].transfer * c_out * act_bits / inter_bw;
+    if (n.kind == Node::Kind::Pool) {
+      // Pooling_latency.py:20-33, Pooling.py:75 and Model_latency.py:1218-1225: the pooling unit
+      // (100 ns x ceil(C_in / units) x ceil(K^2 / 9)), the tile buffer's write of the C_in
+      // inputs and read of the C_out outputs (counted in the pooling latency and again as the
+      // merge), and the transfer.
+      sn.kind = mnsim::NodeKind::Pool;
+      sn.line_values = c_in;
+      sn.fixed_s = 100e-9 * std::ceil(c_in / static_cast<double>(P.get_int("pooling_units"))) *
+                       std::ceil(static_cast<double>(n.kernel * n.kernel) / 9.0) +
+                   access_s(c_in * act_bits / 8.0) + 2 * access_s(c_out * act_bits / 8.0) + t_transfer;
+    } else {
+      // Model_latency.py:1306-1322: 10 ns, the global buffer's read and write of every input's
+      // pixel, and the transfer.
+      sn.kind = mnsim::NodeKind::Add;
+      const double bytes = static_cast<double>(n.inputs.size()) * c_out * act_bits / 8.0;
+      sn.fixed_s = 10e-9 + 2 * access_s(bytes) + t_transfer;
+    }
+  }
+  for (size_t k = 0; k < graph.size(); ++k) {
+    const Node& n = graph[k];
+    mnsim::ScheduleNode& sn = sched[k];
+    sn.inputs = n.inputs;
+    sn.in_h = n.input.height, sn.in_w = n.input.width, sn.out_h = n.output.height, sn.out_w = n.output.width;
+    sn.kernel = n.kernel, sn.stride = n.stride, sn.padding = n.padding;
+  }
+  // MNSIM's pixel schedule (mnsim_schedule.hpp) gives each layer its start, finish and busy time
+  // (its busiest copy's) and the network its latency; without pipelining the layers run one
+  // after another for their busy time.
+  const mnsim::ScheduleResult timed = mnsim::schedule_pixels(sched, static_cast<double>(bus), 20e-9);
+  const bool pipeline = arch_.timing().pipeline;
+  for (size_t i = 0; i < r.layers.size(); ++i) {
+    LayerCost& lc = r.layers[i];
+    const mnsim::NodeTimes& nt = timed.nodes[node_of_layer[i]];
+    lc.latency_s = nt.copy_busy_s;
+    if (pipeline) {
+      lc.start_s = nt.start_s;
+      lc.finish_s = nt.finish_s;
+    } else {
+      schedule(lc, net.layers[i], i == 0 ? nullptr : &r.layers[i - 1], false);
+    }
+    accumulate(r, lc);
+  }
+  nlohmann::json nodes = nlohmann::json::array();
+  for (size_t k = 0; k < graph.size(); ++k) {
+    const mnsim::NodeTimes& nt = timed.nodes[k];
+    const char* kind = graph[k].kind == Node::Kind::Pool ? "pool" : (graph[k].kind == Node::Kind::Add ? "add" : "weight");
+    nodes.push_back({{"name", graph[k].name}, {"kind", kind}, {"tiles", placed[k].tiles}, {"din", hops[k].in_layer},
+                     {"dtr", hops[k].transfer}, {"start_s", nt.start_s}, {"finish_s", nt.finish_s}, {"busy_s", nt.busy_s},
+                     {"layer_latency_s", nt.layer_latency_s}});
+    if (pipeline && graph[k].kind != Node::Kind::Weight) t.interval_s = std::max(t.interval_s, nt.copy_busy_s);
+  }
+  if (pipeline) {
+    t.latency_s = timed.latency_s;
+  } else {
+    for (const auto& lc : r.layers) t.latency_s = std::max(t.latency_s, lc.finish_s);
+    t.interval_s = t.latency_s;
+  }
+  r.reference["mnsim_schedule"] = nodes;
   if (t.n_tiles > tiles_avail) {
     throw Error(fmt::format("{} does not fit the chip ({}): MNSIM's mapping needs {} tiles ({} PEs, {} per tile, no tile "
                             "shared between layers), the chip has {}: {} tiles short ({:.1f}x the chip)",

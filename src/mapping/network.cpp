@@ -90,6 +90,7 @@ NetworkShape parse_layer_list(const ConfigNode& root, const std::string& file) {
     throw ConfigError(layers ? layers->loc() : root.loc(), "layers", "missing or empty list of layers");
   }
   std::vector<TensorShape> out;  // output shape of each list position
+  std::vector<int64_t> node_at;  // the graph node each list position's output is (-1: the input)
   std::map<std::string, int> counts;
   const auto& items = layers->elements();
   for (size_t i = 0; i < items.size(); ++i) {
@@ -125,6 +126,7 @@ NetworkShape parse_layer_list(const ConfigNode& root, const std::string& file) {
         rel.push_back(std::stoll(inp->value()));
       }
     }
+    std::vector<int64_t> in_nodes;
     for (int64_t r : rel) {
       const int64_t src = static_cast<int64_t>(i) + r;
       if (r >= 0 || src < -1) {
@@ -133,11 +135,18 @@ NetworkShape parse_layer_list(const ConfigNode& root, const std::string& file) {
                                       r, r >= 0 ? "forward" : "before the network input", i + 1));
       }
       ins.push_back(src < 0 ? net.input : out[static_cast<size_t>(src)]);
+      in_nodes.push_back(src < 0 ? -1 : node_at[static_cast<size_t>(src)]);
     }
     if (type != "add" && ins.size() != 1) throw ConfigError(l.loc(), path + ".input", "this layer type reads one input");
     const TensorShape x = ins[0];
     TensorShape y = x;
     const std::string lname = fmt::format("{}{}", type == "conv" ? "conv" : type, ++counts[type]);
+    // This position's graph node: a new one for conv, linear, pool and add; else the one it reads.
+    int64_t node = in_nodes[0];
+    auto add_node = [&](NetworkNode::Kind kind, int64_t index, int64_t k, int64_t s, int64_t p) {
+      net.nodes.push_back({kind, lname, index, in_nodes, x, y, k, s, p});
+      node = static_cast<int64_t>(net.nodes.size()) - 1;
+    };
     if (type == "conv") {
       WeightLayer w;
       w.name = lname;
@@ -161,6 +170,7 @@ NetworkShape parse_layer_list(const ConfigNode& root, const std::string& file) {
       w.input = x;
       w.output = y;
       net.layers.push_back(w);
+      add_node(NetworkNode::Kind::Weight, static_cast<int64_t>(net.layers.size()) - 1, w.kernel, w.stride, w.padding);
     } else if (type == "linear") {
       WeightLayer w;
       w.name = lname;
@@ -175,6 +185,7 @@ NetworkShape parse_layer_list(const ConfigNode& root, const std::string& file) {
       w.input = x;
       w.output = y;
       net.layers.push_back(w);
+      add_node(NetworkNode::Kind::Weight, static_cast<int64_t>(net.layers.size()) - 1, 1, 1, 0);
     } else if (type == "pool") {
       const int64_t k = int_key(l, "kernel_size", path, 1);
       const int64_t s = int_key(l, "stride", path, 1, k);
@@ -187,6 +198,7 @@ NetworkShape parse_layer_list(const ConfigNode& root, const std::string& file) {
         throw ConfigError(l.loc(), path, fmt::format("a {}x{} pool does not fit the {} input", k, k, x.str()));
       }
       net.pools.push_back({y.channels, y.height * y.width, k});
+      add_node(NetworkNode::Kind::Pool, static_cast<int64_t>(net.pools.size()) - 1, k, s, p);
     } else if (type == "flatten") {
       y = {x.numel(), 1, 1};
     } else if (type == "add") {
@@ -197,8 +209,10 @@ NetworkShape parse_layer_list(const ConfigNode& root, const std::string& file) {
                             fmt::format("inputs of different shapes: {} and {}", x.str(), other.str()));
         }
       }
+      add_node(NetworkNode::Kind::Add, -1, 1, 1, 0);
     }
     out.push_back(y);
+    node_at.push_back(node);
   }
   if (net.layers.empty()) throw ConfigError(layers->loc(), "layers", "no conv or linear layer: nothing to map");
   return net;

@@ -46,6 +46,19 @@ struct WeightLayer {
   int64_t macs() const { return in_features * out_features * vectors; }
 };
 
+// A node of the network's dataflow graph as MNSIM 2.0 schedules it (Interface/interface.py
+// get_structure): the weight layers, pools and element-wise adds in list order, each with the
+// nodes it reads; relu, bn, dropout and flatten are folded into the node they read.
+struct NetworkNode {
+  enum class Kind { Weight, Pool, Add };
+  Kind kind = Kind::Weight;
+  std::string name;             // the weight layer's name, "pool2", "add1"
+  int64_t layer = -1;           // Weight: index in NetworkShape::layers; Pool: in pools
+  std::vector<int64_t> inputs;  // node indices it reads, in its `input` order (-1: the network input)
+  TensorShape input, output;    // Add: its inputs' shape (input = output)
+  int64_t kernel = 1, stride = 1, padding = 0;
+};
+
 struct NetworkShape {
   std::string name, source;  // source: the file, or "zoo:<name>"
   TensorShape input;
@@ -54,6 +67,7 @@ struct NetworkShape {
     int64_t channels = 0, out_pixels = 0, kernel = 1;
   };
   std::vector<Pool> pools;  // pooling layers (layer lists; traced zoo models list none)
+  std::vector<NetworkNode> nodes;  // the graph (layer lists; traced zoo models list none)
   int64_t pool_ops() const;  // Σ outputs x window
   int64_t macs() const;
   int64_t weights() const;  // Σ in·out
