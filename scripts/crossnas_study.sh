@@ -8,8 +8,9 @@
 #                (0.5, 0.8, 0.99, 1.0; the config's 0.9 is main)
 #   3. seed_K    the architecture search on main's supernet with search seeds 1 and 2, and
 #      chipseed_K  the bits-and-chip search on main's mixed-precision network with seeds 1, 2
-#   4. zoo_NET   lenet5, vgg8 (width 0.25) and resnet20 trained and read on the same chip at
-#                8 bits (cimkit run), for the comparison
+#   4. zoo_NET   lenet5 trained at 8 bits (cimkit run) and read on the preset chip, then on the
+#                preset chip with the 64x64 crossbars the bits-and-chip search chose (zoo_lenet5_x64).
+#                ZOO="resnet20 vgg8" adds those (4 epochs each, the tile rung: they are slow on 2 cores)
 # Steps already done are skipped (their result files exist). CIMKIT may name a copy of
 # build/cimkit (to keep building while this runs); THREADS (default 2) sets the threads of the
 # runs after main (1 leaves a core to other work: two OpenMP threads on one free core crawl).
@@ -72,7 +73,7 @@ for k in 1 2; do
   fi
 done
 
-zoo() {  # zoo NET WIDTH EPOCHS
+zoo() {  # zoo NET WIDTH EPOCHS FIDELITY
   local d=$OUT/zoo_$1
   [ -f "$d/stats.json" ] && return
   echo "4. $1 on the same chip -> $d"
@@ -83,7 +84,7 @@ chip: {preset: crossnas}
 model: {name: $1, width: $2, weight_bits: 8, act_bits: 8, adc_bits: 0, first_last_bits: 8, quant: lsq}
 data: {name: fashion_mnist, val_fraction: 0.1, train_limit: 0, test_limit: 0}
 train: {mode: quantised, epochs: $3, batch_size: 128, optimizer: adam, lr: 0.002, weight_decay: 0.0, schedule: cosine, progress: plain}
-eval: {device_seeds: 1, sqnr: false, fidelity: bit_exact}
+eval: {device_seeds: 1, sqnr: false, fidelity: $4}
 arch: {preset: crossnas}
 cost: {enabled: true}
 thermal: {enabled: false}
@@ -91,9 +92,20 @@ YAML
   $B run "$OUT/zoo_$1.yaml" --out "$d" --overwrite > "$d.log" 2>&1
 }
 if want zoo; then
-  zoo lenet5 1.0 8
-  zoo vgg8 0.25 4
-  zoo resnet20 1.0 4
+  zoo lenet5 1.0 8 bit_exact
+  if [ ! -f "$OUT/zoo_lenet5_x64/stats.json" ]; then
+    $B run "$OUT/zoo_lenet5.yaml" --out "$OUT/zoo_lenet5_x64" --overwrite --set train.epochs=0 \
+      --set "train.pretrained=$OUT/zoo_lenet5/model.pt" --set chip.crossbar.rows=64 --set chip.crossbar.cols=64 \
+      > "$OUT/zoo_lenet5_x64.log" 2>&1
+  fi
+  for net in ${ZOO:-}; do
+    case $net in
+      vgg8) zoo vgg8 0.25 4 tile ;;
+      *) zoo "$net" 1.0 4 tile ;;
+    esac
+  done
 fi
 
-[ "$PART" = all ] && python3 scripts/crossnas_results.py "$OUT" docs/results/crossnas.md
+if [ "$PART" = all ]; then
+  python3 scripts/crossnas_results.py "$OUT" docs/results/crossnas.md --cimkit "$B"
+fi
