@@ -12,6 +12,7 @@ import argparse
 import csv
 import glob
 import json
+import math
 import os
 import re
 import statistics
@@ -142,14 +143,14 @@ for r in front:
     lines.append(f"| {r['arch']} | {r['accuracy_pct']:.1f} | {r['edp_js']:.3g} | {1e6 * r['energy_j']:.2f} | "
                  f"{1e6 * r['latency_s']:.1f} | {r['area_mm2']:.1f} |")
 pts = list(all_arch.values())
-series = [{"name": "architectures scored", "x": [1e9 * r["edp_js"] for r in pts], "y": [r["accuracy_pct"] for r in pts],
+series = [{"name": "architectures scored", "x": [math.log10(r["edp_js"]) for r in pts], "y": [r["accuracy_pct"] for r in pts],
            "style": "dots"},
-          {"name": "front", "x": [1e9 * r["edp_js"] for r in front], "y": [r["accuracy_pct"] for r in front]}]
+          {"name": "front", "x": [math.log10(r["edp_js"]) for r in front], "y": [r["accuracy_pct"] for r in front]}]
 winners = [(w, best(rows(os.path.join(d, "arch_candidates.csv")))) for w, d in sweep]
-series.append({"name": "winners over w_acc", "x": [1e9 * b["edp_js"] for _, b in winners],
+series.append({"name": "winners over w_acc", "x": [math.log10(b["edp_js"]) for _, b in winners],
                "y": [b["accuracy_pct"] for _, b in winners], "style": "dots"})
 cimkit_plot(args.cimkit, {"title": "Architectures on the crossnas chip (inherited weights)",
-                          "x_label": "EDP (nJ·s)", "y_label": "validation accuracy (%)", "width": 760, "height": 440,
+                          "x_label": "log10 EDP (J s)", "y_label": "validation accuracy (%)", "width": 760, "height": 440,
                           "series": series}, os.path.join(IMG, "crossnas_front.png"))
 lines += ["", "![front](img/crossnas_front.png)", ""]
 # Search progress: best fitness per cycle.
@@ -196,12 +197,12 @@ if len(cseeds) > 1:
         lines.append(f"| {k} | {b['choice']} | {b['accuracy_pct']:.1f} | {b['edp_norm']:.1f} | {b['fitness']:.2f} |")
     lines.append("")
 cf = pareto(chip_main)
-cimkit_plot(args.cimkit, {"title": "Bits and chip candidates (tile rung, validation)", "x_label": "EDP (nJ·s)",
+cimkit_plot(args.cimkit, {"title": "Bits and chip candidates (tile rung, validation)", "x_label": "log10 EDP (J s)",
                           "y_label": "accuracy on the chip (%)", "width": 760, "height": 440,
-                          "series": [{"name": f"ADC {b:g} bits", "x": [1e9 * r["edp_js"] for r in chip_main if r["adc_bits"] == b],
+                          "series": [{"name": f"ADC {b:g} bits", "x": [math.log10(r["edp_js"]) for r in chip_main if r["adc_bits"] == b],
                                       "y": [r["accuracy_pct"] for r in chip_main if r["adc_bits"] == b], "style": "dots"}
                                      for b in sorted({r["adc_bits"] for r in chip_main})] +
-                                    [{"name": "front", "x": [1e9 * r["edp_js"] for r in cf], "y": [r["accuracy_pct"] for r in cf]}]},
+                                    [{"name": "front", "x": [math.log10(r["edp_js"]) for r in cf], "y": [r["accuracy_pct"] for r in cf]}]},
             os.path.join(IMG, "crossnas_chip.png"))
 lines += ["![chip](img/crossnas_chip.png)", ""]
 
