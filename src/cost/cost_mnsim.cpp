@@ -242,6 +242,12 @@ CostReport CostModel::evaluate_mnsim(const mapping::NetworkShape& net) const {
   CostReport r;
   CostTotals& t = r.totals;
   r.geometry = {tiles_avail, pes_per_tile, pe_xbars, tile_area, pe_total};
+  // Per layer, for its buffer energy: tiles T, PE line buffers T·P, and the summed tile-buffer
+  // read and write times.
+  struct BufLayer {
+    double tiles, line_buffers, out_r_s, out_w_s;
+  };
+  std::vector<BufLayer> buf_layers;
   for (size_t i = 0; i < net.layers.size(); ++i) {
     const auto& l = net.layers[i];
     const Tcg& m = tcg[i];
@@ -273,13 +279,10 @@ CostReport CostModel::evaluate_mnsim(const mapping::NetworkShape& net) const {
     const mnsim::Hops& hop = hops[node_of_layer[i]];
     const double t_merge = hop.in_layer * (Td + static_cast<double>(c_used * p * ibits) / inter_bw);
     const double t_transfer = hop.transfer * static_cast<double>(c_out * ibits) / inter_bw;
-    // Buffers per pixel: the line buffer takes the new input columns (C_PE x stride values) and
-    // feeds the r inputs of a read; the tile writes its merged partial sums and the merge reads
-    // the layer's output back (mnsim.md §2.8). (The schedule prices the line buffer by the
-    // pixel's position, mnsim_schedule.hpp; the energy takes these steady-state figures.)
+    // Tile buffer per pixel: the tile writes its merged partial sums (Tile_latency.py:46-48) and
+    // the merge reads the layer's output back (Model_latency.py:882-884, 1010-1011). The line
+    // buffer's traffic depends on the pixel's position; the schedule sums it (mnsim_schedule.hpp).
     const double c_pe = static_cast<double>(r_used) / static_cast<double>(k2);
-    const double t_in_w = access_s(conv ? c_pe * static_cast<double>(l.stride * ibits) / 8.0 : static_cast<double>(r_used * ibits) / 8.0);
-    const double t_in_r = access_s(static_cast<double>(r_used * ibits) / 8.0);
     const double t_out_w = access_s((abits + merge) * static_cast<double>(c_used * p) / 8.0);
     const double t_out_r = access_s(static_cast<double>(c_used * ibits * p) / 8.0);
     const double V = static_cast<double>(l.vectors);
@@ -318,20 +321,8 @@ CostReport CostModel::evaluate_mnsim(const mapping::NetworkShape& net) const {
     add("output_reg", static_cast<double>(g) * cols_active * p_reg, t_oreg);
     add("input_demux", static_cast<double>(g) * rows_active * p_demux, t_dm);
     add("output_mux", static_cast<double>(g) * cols_active * p_mux, t_mx);
-    {  // buffers. MNSIM (Model_energy.py) prices a layer's buffer reads as the summed read power of
-       // all its buffers (T·P PE line buffers and T tile output buffers) times the summed read
-       // time of both kinds, and the writes alike: every buffer is powered while either is
-       // accessed. Each buffer's share: its power x (both read times) + its power x (both write
-       // times).
-      const double t_r = t_in_r + t_out_r, t_w = t_in_w + t_out_w;
-      const double e_in = n_pe * pixels * (inbuf.read_w * t_r + inbuf.write_w * t_w);
-      const double e_out = static_cast<double>(tiles) * pixels * (outbuf.read_w * t_r + outbuf.write_w * t_w);
-      lc.components["pe_input_buffer"].energy_j += e_in;
-      lc.components["pe_input_buffer"].busy_s += pixels * (t_in_r + t_in_w);
-      lc.components["tile_output_buffer"].energy_j += e_out;
-      lc.components["tile_output_buffer"].busy_s += pixels * (t_out_r + t_out_w);
-      lc.energy_j += e_in + e_out;
-    }
+    // Buffer energy: after the schedule, which sums the line buffer's per-position traffic.
+    buf_layers.push_back({static_cast<double>(tiles), n_pe, pixels * t_out_r, pixels * t_out_w});
     lc.array_energy_j = lc.components["crossbar"].energy_j;
     lc.pe_energy_j = lc.energy_j - lc.array_energy_j;
     {  // joint modules: (p - 1) x columns per tile, for the tile's merge time
@@ -422,6 +413,22 @@ CostReport CostModel::evaluate_mnsim(const mapping::NetworkShape& net) const {
   for (size_t i = 0; i < r.layers.size(); ++i) {
     LayerCost& lc = r.layers[i];
     const mnsim::NodeTimes& nt = timed.nodes[node_of_layer[i]];
+    {  // Buffers (Model_energy.py:102-103): a layer's buffer reads cost the summed read power of
+       // all its buffers (Tile.py:242-268: T·P PE line buffers and T tile output buffers) times
+       // the summed read time of both kinds over its pixels (Model_latency.py:179-180 conv,
+       // 208-209 fc: the line buffer's rdata/indata by position, 1035-1139), and the writes
+       // alike. Each buffer's share: its power x (both read times) + its power x (both write times).
+      const BufLayer& b = buf_layers[i];
+      const double t_r = nt.read_s + b.out_r_s, t_w = nt.write_s + b.out_w_s;
+      const double e_in = b.line_buffers * (inbuf.read_w * t_r + inbuf.write_w * t_w);
+      const double e_out = b.tiles * (outbuf.read_w * t_r + outbuf.write_w * t_w);
+      lc.components["pe_input_buffer"].energy_j += e_in;
+      lc.components["pe_input_buffer"].busy_s += nt.read_s + nt.write_s;
+      lc.components["tile_output_buffer"].energy_j += e_out;
+      lc.components["tile_output_buffer"].busy_s += b.out_r_s + b.out_w_s;
+      lc.energy_j += e_in + e_out;
+      lc.pe_energy_j += e_in + e_out;
+    }
     lc.latency_s = nt.copy_busy_s;
     if (pipeline) {
       lc.start_s = nt.start_s;
@@ -434,6 +441,19 @@ CostReport CostModel::evaluate_mnsim(const mapping::NetworkShape& net) const {
   nlohmann::json nodes = nlohmann::json::array();
   for (size_t k = 0; k < graph.size(); ++k) {
     const mnsim::NodeTimes& nt = timed.nodes[k];
+    if (graph[k].kind == Node::Kind::Pool) {
+      // A pooling layer's buffers (Model_energy.py:102-103): only its tile buffer is powered
+      // (Tile.py:247-263 set the PE-buffer terms for conv/fc only), over its line-buffer traffic
+      // (Model_latency.py:236-237, 1233-1274) and the tile buffer's write of the C_in inputs and
+      // read of the C_out outputs per pixel (1218-1225). An element_sum has no tiles: no power.
+      const double px = static_cast<double>(nt.pixels);
+      const double t_r = nt.read_s + px * access_s(static_cast<double>(graph[k].output.channels) * act_bits / 8.0);
+      const double t_w = nt.write_s + px * access_s(static_cast<double>(graph[k].input.channels) * act_bits / 8.0);
+      const double e = outbuf.read_w * t_r + outbuf.write_w * t_w;
+      r.components["tile_output_buffer"].energy_j += e;
+      r.components["tile_output_buffer"].busy_s += t_r + t_w;
+      t.energy_j += e;
+    }
     const char* kind = graph[k].kind == Node::Kind::Pool ? "pool" : (graph[k].kind == Node::Kind::Add ? "add" : "weight");
     nodes.push_back({{"name", graph[k].name}, {"kind", kind}, {"tiles", placed[k].tiles}, {"din", hops[k].in_layer},
                      {"dtr", hops[k].transfer}, {"start_s", nt.start_s}, {"finish_s", nt.finish_s}, {"busy_s", nt.busy_s},
