@@ -36,7 +36,7 @@ struct NodeTimes {
   double finish_s = 0;         // its last pixel's finish (max F)
   double busy_s = 0;           // Σ over its pixels of d
   double copy_busy_s = 0;      // the busiest copy's Σ d (= busy_s without duplication)
-  double write_s = 0, read_s = 0;  // Σ line-buffer write / read times
+  double write_s = 0, read_s = 0;  // Σ line-buffer write / read times (the buffer energy's too)
   double layer_latency_s = 0;  // MNSIM's printed "layer latency": max F - max F of its first input
   int64_t pixels = 0;
 };
