@@ -116,12 +116,7 @@ ChipStageResult chip_search_stage(NasSetup& s, QuantStage& q, std::ostream* log)
                  {"area_mm2", e.cost->totals.area_m2 * 1e6}};
     return gs;
   };
-  nas::EvolveOptions eo;
-  eo.checkpoint = (fs::path(s.out) / "chip_search.pt").string();
-  eo.write = s.writer;
-  eo.resume = s.resume;
-  eo.fingerprint = s.chip_fingerprint;
-  eo.what = "bits-and-chip search";
+  const nas::EvolveOptions eo = search_options(s, "chip_search.pt", s.chip_fingerprint, "bits-and-chip search");
   double best = -1e300;
   const nas::EvolveLog el = nas::evolve(evo, nas::spread_scores(s.group, one), eo, [&](const ordered_json& rec) {
     best = std::max(best, rec["fitness"].get<double>());

@@ -161,12 +161,7 @@ ArchStageResult arch_search_stage(NasSetup& s, nas::Supernet& supernet, std::ost
                  {"edp_norm", norm.normalise(sc.edp_js)}, {"area_mm2", sc.area_m2 * 1e6}};
     return gs;
   };
-  nas::EvolveOptions eo;
-  eo.checkpoint = (fs::path(s.out) / "arch_search.pt").string();
-  eo.write = s.writer;
-  eo.resume = s.resume;
-  eo.fingerprint = s.arch_fingerprint;
-  eo.what = "architecture search";
+  const nas::EvolveOptions eo = search_options(s, "arch_search.pt", s.arch_fingerprint, "architecture search");
   double best = -1e300;
   const nas::EvolveLog el = nas::evolve(evo, nas::spread_scores(s.group, one), eo, [&](const ordered_json& rec) {
     best = std::max(best, rec["fitness"].get<double>());
@@ -220,6 +215,17 @@ QuantStage quant_stage(NasSetup& s, nas::Supernet& supernet, const nas::Arch& wi
   q.interrupted = tr.interrupted;
   q.mp->eval();
   return q;
+}
+
+nas::EvolveOptions search_options(const NasSetup& s, const std::string& file, const std::string& fingerprint,
+                                  const std::string& what) {
+  nas::EvolveOptions eo;
+  eo.checkpoint = (fs::path(s.out) / file).string();
+  eo.write = s.writer;
+  eo.resume = s.resume;
+  eo.fingerprint = fingerprint;
+  eo.what = what;
+  return eo;
 }
 
 pipeline::TrainingOutcome train_stage(NasSetup& s, std::shared_ptr<nn::Network> net, std::shared_ptr<nn::AnalogContext> ctx,

@@ -13,6 +13,7 @@
 #include "cli/run_config.hpp"
 #include "dist/process_group.hpp"
 #include "nas/arch_eval.hpp"
+#include "nas/evolve.hpp"
 #include "nas/mixed_precision.hpp"
 #include "nas/settings.hpp"
 #include "nas/subnet.hpp"
@@ -83,6 +84,11 @@ struct FinalResult {
   bool interrupted = false;
 };
 FinalResult final_stage(NasSetup& s, QuantStage& q, const nas::QuantChipChoice& winner, std::ostream* log);
+
+// A search's checkpoint options: OUT/`file`, written by rank 0, resumed with --resume, refused
+// when written with another `fingerprint`.
+nas::EvolveOptions search_options(const NasSetup& s, const std::string& file, const std::string& fingerprint,
+                                  const std::string& what);
 
 // Trains `net` on the training split by `options` (its mode from `train.mode`), with checkpoints in
 // OUT/`folder` (rank 0) and a resume from there, the trainer's streams from the run seed and
