@@ -57,7 +57,7 @@ int run_mvm(const MvmArgs& a) {
     w = w.to(torch::kFloat32);
     x = x.to(torch::kFloat32);
     // Unsigned input codes cannot carry a negative value: the DAC would clip it to 0.
-    if (rc.chip->spec().input_encoding == InputEncoding::Unsigned && x.numel() > 0 && x.min().item<double>() < 0) {
+    if ((rc.chip->spec().input_encoding == InputEncoding::Unsigned || rc.chip->spec().input_encoding == InputEncoding::Shifted) && x.numel() > 0 && x.min().item<double>() < 0) {
       const int64_t n_neg = (x < 0).sum().item<int64_t>();
       throw DataError(a.inputs, fmt::format(
           "{} of {} inputs are negative (min {}), but the chip's inputs are unsigned codes "

@@ -21,6 +21,11 @@ Schema CrossbarSpec::schema() {
   s.choice("input_encoding", {"unsigned", "offset", "two_phase", "bipolar"},
            "Inputs: unsigned codes (negative values clip to 0; a network layer with signed inputs then uses offset), or signed: offset (stored x + 2^(b-1), corrected digitally), two_phase (positive and negative parts in two passes, subtracted after the ADC), bipolar (a DAC with +-V levels: signed slices, signed partial sums)")
       .def(std::string("unsigned"));
+  s.boolean("a_shift",
+            "Paper 003 A-shift (eq. 4-5): unsigned input codes x are driven as x - 2^(b-1), in two's-complement slices on a DAC "
+            "with +-V levels (signed partial sums: a signed ADC), and 2^(b-1)·Σw is added back digitally; signed inputs then use "
+            "bipolar when input_encoding is unsigned")
+      .def(false);
   s.choice("subtract", {"digital", "analog"},
            "Differential weights: each polarity column converted by its own ADC and subtracted after it (digital), or the two columns' currents subtracted before one signed ADC (analog; MNSIM 2.0 polarity 2, paper 003 eq. 2): half the conversions")
       .def(std::string("digital"));
@@ -65,6 +70,8 @@ CrossbarSpec CrossbarSpec::from_params(const Params& p) {
                      : enc == "two_phase" ? InputEncoding::TwoPhase
                      : enc == "bipolar"   ? InputEncoding::Bipolar
                                           : InputEncoding::Unsigned;
+  s.a_shift = p.get_bool("a_shift");
+  if (s.a_shift && s.input_encoding == InputEncoding::Unsigned) s.input_encoding = InputEncoding::Shifted;
   s.subtract = p.get_string("subtract") == "analog" ? Subtraction::Analog : Subtraction::Digital;
   const std::string& b = p.get_string("baseline");
   s.baseline = b == "cancelled" ? Baseline::Cancelled : b == "digital" ? Baseline::Digital : Baseline::ReferenceColumn;
@@ -156,10 +163,15 @@ std::shared_ptr<const Chip> Chip::with_precision(const Precision& p, bool signed
   auto c = std::make_shared<Chip>(*this);
   c->spec_.weight_bits = p.weight_bits;
   c->spec_.input_bits = p.act_bits;
-  c->spec_.input_encoding = !signed_input                                  ? InputEncoding::Unsigned
-                            : spec_.input_encoding == InputEncoding::Unsigned ? InputEncoding::Offset
-                                                                            : spec_.input_encoding;
-  static const char* const kEncodings[] = {"unsigned", "offset", "two_phase", "bipolar"};
+  if (!signed_input) {
+    c->spec_.input_encoding = spec_.a_shift ? InputEncoding::Shifted : InputEncoding::Unsigned;
+  } else if (spec_.input_encoding == InputEncoding::Unsigned) {
+    c->spec_.input_encoding = InputEncoding::Offset;
+  } else if (spec_.input_encoding == InputEncoding::Shifted) {
+    c->spec_.input_encoding = InputEncoding::Bipolar;  // the A-shift chip's DAC has +-V levels
+  }
+  // `shifted` is not a value of input_encoding: a_shift says it.
+  static const char* const kEncodings[] = {"unsigned", "offset", "two_phase", "bipolar", "unsigned"};
   c->xbar_params_.set("weight_bits", int64_t{p.weight_bits});
   c->xbar_params_.set("input_bits", int64_t{p.act_bits});
   c->xbar_params_.set("input_encoding", std::string(kEncodings[static_cast<int>(c->spec_.input_encoding)]));

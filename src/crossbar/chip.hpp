@@ -16,7 +16,8 @@
 namespace cimkit {
 
 enum class WeightScheme { Differential, Offset, TwosComplement };
-enum class InputEncoding { Unsigned, Offset, TwoPhase, Bipolar };
+// Shifted: paper 003's A-shift of unsigned codes (crossbar.a_shift), never named by input_encoding.
+enum class InputEncoding { Unsigned, Offset, TwoPhase, Bipolar, Shifted };
 // How a differential pair's two polarity columns are combined: converted one by one and
 // subtracted after the ADC (digital), or their currents subtracted before one signed ADC (analog).
 enum class Subtraction { Digital, Analog };
@@ -34,6 +35,9 @@ struct CrossbarSpec {
   WeightScheme weight_scheme = WeightScheme::Differential;
   bool per_channel_weights = false;
   InputEncoding input_encoding = InputEncoding::Unsigned;
+  // Paper 003 A-shift (eq. 4-5): unsigned input codes are driven as x - 2^(b-1), two's-complement
+  // slices on a DAC with +-V levels; the digital shift-add adds 2^(b-1)·Σw back.
+  bool a_shift = false;
   Subtraction subtract = Subtraction::Digital;
   Baseline baseline = Baseline::Cancelled;
   EnginePath path = EnginePath::Auto;
@@ -74,8 +78,9 @@ class Chip {
 
   // This chip at a layer's precision: crossbar.weight_bits and input_bits from `p`, the ADC at
   // p.adc_bits (Adc::with_bits), and the input encoding a layer with `signed_input` needs (the
-  // chip's signed encoding; `offset` when the chip says `unsigned`; plain unsigned codes for a
-  // layer whose inputs are not signed). The device, DAC and every other setting are shared.
+  // chip's signed encoding; `offset` when the chip says `unsigned`, `bipolar` when it shifts
+  // unsigned inputs; unsigned codes, or the A-shift with crossbar.a_shift, for a layer whose
+  // inputs are not signed). The device, DAC and every other setting are shared.
   // An ADC without a resolution (ideal) takes adc_bits 0 only; anything else is an Error.
   std::shared_ptr<const Chip> with_precision(const Precision& p, bool signed_input) const;
   // This chip with ideal cells (the training surrogate's replica: same slicing and ADC).

@@ -78,7 +78,7 @@ void CrossbarLayer::plan_layer() {
   // the HRS current, G_off / dG level units per driven cell.
   const double max_level = std::ldexp(1.0, spec_.cell_bits) - 1;
   hrs_levels_ = chip_->device().g_off_siemens() / ((chip_->device().g_on_siemens() - chip_->device().g_off_siemens()) / max_level);
-  map_.full_scale = static_cast<double>(spec_.rows) * (std::ldexp(1.0, il_.dac_bits) - 1) *
+  map_.full_scale = static_cast<double>(spec_.rows) * static_cast<double>(il_.max_digit) *
                     (max_level + (spec_.baseline == Baseline::Digital ? hrs_levels_ : 0.0));
   slice_coef_ = torch::tensor(il_.slice_coef, torch::kFloat64).to(device_);
   level_sq_lut_ = drive_lut_ = drive_sq_lut_ = torch::Tensor();

@@ -77,7 +77,17 @@ InputLayout input_layout(const CrossbarSpec& spec, int dac_bits) {
       l.two_phase = spec.input_encoding == InputEncoding::TwoPhase;
       l.signed_levels = !l.two_phase;
       break;
+    case InputEncoding::Shifted:
+      l.slices_per_phase = ceil_div(b, dac_bits);
+      l.code_min = 0;
+      l.code_max = full - 1;
+      l.stored_offset = -(full / 2);
+      l.signed_levels = true;
+      l.twos_complement = true;
+      break;
   }
+  l.max_digit = l.twos_complement && l.slices_per_phase == 1 ? int64_t{1} << (dac_bits - 1)
+                                                             : (int64_t{1} << dac_bits) - 1;
   const int64_t phases = l.two_phase ? 2 : 1;
   l.n_slices = phases * l.slices_per_phase;
   for (int64_t ph = 0; ph < phases; ++ph)
@@ -155,7 +165,14 @@ torch::Tensor input_digits(const torch::Tensor& stored, const InputLayout& layou
       slices.push_back(sign ? d * *sign : d);
     }
   };
-  if (layout.two_phase) {
+  if (layout.twos_complement) {
+    // Lower slices: bits of the two's complement (arithmetic shift, mask); the top slice: the
+    // arithmetic shift alone, a signed digit.
+    const int64_t top = layout.slices_per_phase - 1;
+    for (int64_t s = 0; s < top; ++s)
+      slices.push_back(torch::bitwise_and(torch::bitwise_right_shift(v, s * layout.dac_bits), mask).to(torch::kFloat32));
+    slices.push_back(torch::bitwise_right_shift(v, top * layout.dac_bits).to(torch::kFloat32));
+  } else if (layout.two_phase) {
     add_slices(v.clamp_min(0), nullptr);
     add_slices((-v).clamp_min(0), nullptr);
   } else if (layout.signed_levels) {

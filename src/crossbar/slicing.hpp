@@ -46,6 +46,10 @@ WeightLayout weight_layout(const CrossbarSpec& spec);
 //              (slice coefficient -2^(s*dac_bits)); 2 ceil((b-1)/dac_bits) slices.
 //   bipolar    signed codes as two_phase, one pass: a DAC with +-V levels drives sign(x) times
 //              the slice digits of |x|, so partial sums are signed; ceil((b-1)/dac_bits) slices.
+//   shifted    paper 003 A-shift: unsigned codes [0, 2^b - 1] driven as x - 2^(b-1) (stored
+//              offset -2^(b-1), added back digitally), in the slices of its b-bit two's
+//              complement: the lower slices unsigned digits, the top one signed (arithmetic
+//              shift), on a DAC with +-V levels; partial sums are signed; ceil(b/dac_bits) slices.
 struct InputLayout {
   int64_t n_slices = 0;          // S: reads per input vector (both phases of two_phase)
   int64_t slices_per_phase = 0;
@@ -53,7 +57,11 @@ struct InputLayout {
   int64_t code_min = 0, code_max = 0;  // representable input codes
   int64_t stored_offset = 0;     // x_u = x + stored_offset is what the DACs see
   bool two_phase = false;
-  bool signed_levels = false;    // bipolar: the DAC drives signed levels
+  bool signed_levels = false;    // bipolar, shifted: the DAC drives signed levels
+  bool twos_complement = false;  // shifted: the top slice holds a signed digit
+  // The largest |DAC digit| a slice drives, as the ADC's full scale counts it: 2^dac_bits - 1,
+  // or for one two's-complement slice 2^(dac_bits-1) (its lowest level -2^(dac_bits-1)).
+  int64_t max_digit = 0;
   std::vector<double> slice_coef;  // [n_slices] shift-add coefficient of each slice
 };
 InputLayout input_layout(const CrossbarSpec& spec, int dac_bits);
@@ -75,7 +83,8 @@ torch::Tensor weight_digits(const torch::Tensor& codes, const CrossbarSpec& spec
 
 // Digit tensor of stored input codes: [n, in] int64 (already offset) -> [S, n, in] float32:
 // the DAC codes of every slice (two_phase: the slices of x+ then those of x-; bipolar: the
-// slice digits of |x| carrying the sign of x).
+// slice digits of |x| carrying the sign of x; shifted: the two's-complement digits, the top one
+// signed).
 torch::Tensor input_digits(const torch::Tensor& stored, const InputLayout& layout);
 
 }  // namespace cimkit

@@ -64,8 +64,10 @@ using cimkit::Precision;
 //         error; the backward pass is straight-through (∂y/∂codes of the exact product x̄·w̄).
 //   tile  paper 003 eq. 2–3 as written: each row tile's un-sliced partial sum of codes goes
 //         through one signed ADC per column, the chip's ADC asked for its transfer (Adc::transfer)
-//         at the tile's full scale M·x_top·(2^(b_w−1) − 1), x_top = 2^b_x − 1 (2^(b_x−1) for
-//         signed inputs): with a clipped range that is Δ_a = 2M·x_top·(2^(b_w−1) − 1)/(2^b_a·k),
+//         at the tile's full scale M·x_top·(2^(b_w−1) − 1), x_top = 2^b_x − 1 (2^(b_x−1) − 1 for
+//         symmetric signed inputs, eq. 3's signed variant; 2^(b_x−1) with crossbar.a_shift, whose
+//         tiles see x̄ − 2^(b_x−1), the offset added back digitally, eq. 5): with a clipped range
+//         that is Δ_a = 2M·x_top·(2^(b_w−1) − 1)/(2^b_a·k),
 //         eq. 3, and the ADC's rounding (floor in
 //         eq. 2), with a straight-through gradient. This is RAOQ's model of arrays whose cells and
 //         DACs hold whole codes; on a bit-sliced chip it is far coarser than the chip.

@@ -78,11 +78,18 @@ torch::Tensor AnalogLayer::analog_surrogate(const torch::Tensor& x_hat) {
   const auto chip = ctx_->chip_for(precision_, signed_input(), /*ideal_cells=*/true);
   const Adc& adc = chip->adc();
   const bool quantise = tr.adc_in_loop && adc.has_resolution();
-  const double x_top = signed_input() ? std::ldexp(1.0, precision_.act_bits - 1)
-                                      : std::ldexp(1.0, precision_.act_bits) - 1;
+  // A-shift (paper 003 eq. 4-5): the arrays see x̄ − C, C = 2^(b_x−1); C·Σw̄ is added digitally.
+  const bool shifted = chip->spec().input_encoding == InputEncoding::Shifted;
+  const double shift = shifted ? std::ldexp(1.0, precision_.act_bits - 1) : 0.0;
+  // The largest |input| of a tile: eq. 3's 2^b_x − 1, its signed variant 2^(b_x−1) − 1 for
+  // symmetric signed codes, and 2^(b_x−1) for A-shift's lowest code −2^(b_x−1) (as the chip's
+  // full scale counts it: InputLayout::max_digit).
+  const double x_top = shifted         ? shift
+                       : signed_input() ? std::ldexp(1.0, precision_.act_bits - 1) - 1
+                                        : std::ldexp(1.0, precision_.act_bits) - 1;
   const double tile_full_scale = static_cast<double>(M) * x_top * wmax;
   // Row tiles as views (split's backward concatenates the tiles' gradients into one tensor).
-  const auto x_tiles = x_code.split(M, 1);
+  const auto x_tiles = (shifted ? x_code - shift : x_code).split(M, 1);
   const auto w_tiles = w_code.split(M, 1);
   std::vector<torch::Tensor> partials;
   for (size_t t = 0; t < x_tiles.size(); ++t) partials.push_back(torch::matmul(x_tiles[t], w_tiles[t].t()));  // [n, out]
@@ -101,12 +108,16 @@ torch::Tensor AnalogLayer::analog_surrogate(const torch::Tensor& x_hat) {
   for (torch::Tensor partial : partials) {
     if (tr.output_noise > 0) partial = partial + torch::randn_like(partial) * (tr.output_noise * noise_unit);
     if (transfer.quantises()) {
-      // code = R(clamp(y / step)), value = code * step, with a straight-through R.
-      const torch::Tensor v = torch::clamp(partial / transfer.step, transfer.code_min, transfer.code_max);
+      // code = R(clamp(y / step)), value = code * step, with a straight-through R. y times the
+      // float32 reciprocal of the step, as the chip's kernels convert (crossbar/kernels.cpp), so
+      // the codes are the chip's own at the boundaries too.
+      const double inv = static_cast<double>(static_cast<float>(1.0 / transfer.step));
+      const torch::Tensor v = torch::clamp(partial * inv, transfer.code_min, transfer.code_max);
       partial = (transfer.rounding == Rounding::Floor ? ste_floor(v) : ste_round(v)) * transfer.step;
     }
     acc = acc.defined() ? acc + partial : partial;
   }
+  if (shifted) acc = acc + shift * w_code.sum(1).reshape({1, -1});  // the digital offset, exact
   torch::Tensor y = acc * (s_x * s_w.reshape({1, -1}));
   if (beta.defined()) y = y + beta * w_hat.sum(1).reshape({1, -1});
   return y;

@@ -306,7 +306,7 @@ TEST(Errors, ChipConfigMessages) {
   };
   EXPECT_EQ(message("crossbar: {rows: 128, col: 64}\n"),
             "test_chip.yaml:1: chip.crossbar.col: unknown key 'col' (did you mean 'cols'?); allowed keys: rows, cols, "
-            "cell_bits, weight_bits, input_bits, weight_scheme, weight_quant, input_encoding, subtract, baseline, path, "
+            "cell_bits, weight_bits, input_bits, weight_scheme, weight_quant, input_encoding, a_shift, subtract, baseline, path, "
             "read_noise_mode, lossless_shortcut, ir_drop, r_wire_row_ohm, r_wire_col_ohm, r_driver_ohm, r_sense_ohm, chunk_mb");
   EXPECT_EQ(message("crossbar: {rows: 128}\nadcc: {bits: 4}\n"),
             "test_chip.yaml:2: chip.adcc: unknown key 'adcc' (did you mean 'adc'?); allowed keys: crossbar, device, dac, adc, sources");
