@@ -23,6 +23,9 @@ JobSections parse_job_sections(RunConfig& rc) {
   const Params pre = parse_params(rc.sections.at("pretrain"), pipeline::PretrainOptions::schema(), "pretrain");
   j.pretrain = pipeline::PretrainOptions::from_params(pre);
   rc.resolved.set("pretrain", pre.to_node());
+  const Params raoq = parse_params(rc.sections.at("raoq"), pipeline::RaoqOptions::schema(), "raoq");
+  j.raoq = pipeline::RaoqOptions::from_params(raoq);
+  rc.resolved.set("raoq", raoq.to_node());
   rc.resolved.set("model", j.model.to_node());
   rc.resolved.set("data", j.data.to_node());
   rc.resolved.set("train", j.train.to_node());

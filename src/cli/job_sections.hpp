@@ -7,6 +7,7 @@
 #include "cost/architecture.hpp"
 #include "pipeline/chip_thermal.hpp"
 #include "pipeline/pretrain.hpp"
+#include "pipeline/raoq.hpp"
 
 namespace cimkit::cli {
 
@@ -15,6 +16,7 @@ struct JobSections {
   pipeline::ChipThermalOptions thermal;  // its ambient defaults to the operating temperature
   cost::Architecture arch;               // `arch:` or the default preset
   pipeline::PretrainOptions pretrain;    // `pretrain:` (off unless enabled)
+  pipeline::RaoqOptions raoq;            // `raoq:` (off unless enabled)
 };
 
 // Validates rc's job sections up front (so a typo fails in seconds) and records their resolved

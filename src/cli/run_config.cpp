@@ -21,7 +21,7 @@ Schema RunConfig::top_schema() {
 }
 
 const std::vector<std::string>& RunConfig::job_sections() {
-  static const std::vector<std::string> names = {"model", "data", "train", "pretrain", "eval", "arch", "cost", "thermal", "search", "nas"};
+  static const std::vector<std::string> names = {"model", "data", "train", "pretrain", "raoq", "eval", "arch", "cost", "thermal", "search", "nas"};
   return names;
 }
 

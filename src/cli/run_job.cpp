@@ -131,6 +131,10 @@ int run_job(const JobArgs& args, std::ostream& term) {
   }
   if (args.resume) train::verify_checkpoint_file(ckpt.string());  // a corrupt one fails before anything is written
   if (args.overwrite && fs::exists(fs::path(out_dir) / "checkpoints")) fs::remove_all(fs::path(out_dir) / "checkpoints");
+  if (args.overwrite) {
+    fs::remove_all(fs::path(out_dir) / "raoq");
+    fs::remove(fs::path(out_dir) / "weight_shape.csv");
+  }
   fs::create_directories(out_dir);
   write_text_file((fs::path(out_dir) / "resolved_config.yaml").string(), to_yaml(rc.resolved));
 
@@ -180,6 +184,10 @@ int run_job(const JobArgs& args, std::ostream& term) {
   if (args.resume) ts.resume_from = ckpt.string();
   ts.progress = &std::cerr;
   ts.progress_tty = isatty(STDERR_FILENO) != 0;
+  const std::string shape_csv = (fs::path(out_dir) / "weight_shape.csv").string();
+  if (js.raoq.enabled) {
+    ts.configure = [&](train::Trainer& t) { pipeline::add_qat_stage_terms(t, *net, js.raoq, shape_csv, "qat"); };
+  }
   ts.on_start = [&] {
     term << fmt::format("training: {} in {} mode, {} {}, lr {}, batch {}\n", plural(topt.epochs, "epoch"),
                         to_string(train_mode), train::to_string(topt.optimizer), train::to_string(topt.schedule),
@@ -205,6 +213,26 @@ int run_job(const JobArgs& args, std::ostream& term) {
                              (fs::path(out_dir) / "plots" / "pretrain_weights.png").string());
     if (pre->interrupted) return 130;
     term << pre->summary();
+  }
+  // Paper 003's RAOQ stage (raoq: section): the ADC in the loop, in <run>/raoq/.
+  std::optional<pipeline::RaoqOutcome> raoq;
+  if (js.raoq.enabled) {
+    pipeline::TrainingSettings rts;
+    rts.out_dir = (fs::path(out_dir) / "raoq").string();
+    const fs::path rckpt = fs::path(rts.out_dir) / "checkpoints" / "last.pt";
+    if (args.resume && fs::exists(rckpt)) rts.resume_from = rckpt.string();
+    rts.progress = &std::cerr;
+    rts.progress_tty = ts.progress_tty;
+    term << fmt::format("RAOQ stage: {}, lr {}, ADC in the loop ({} model){}{}{}\n", plural(js.raoq.epochs, "epoch"),
+                        format_double(js.raoq.lr), tp.get_string("adc_model"), cs.a_shift ? ", A-shift" : "",
+                        js.raoq.bitaug ? ", BitAug" : "", js.raoq.lora ? ", ADC-LoRA" : "");
+    raoq = pipeline::run_raoq(jm, jd, js.raoq, topt, rc.seed, rts, shape_csv);
+    if (raoq->interrupted) {
+      term << fmt::format("interrupted: checkpoint written to {}; continue with: cimkit run {} --resume{}\n",
+                          rckpt.string(), config, args.out.empty() ? "" : " --out " + args.out);
+      return 130;
+    }
+    term << raoq->summary();
   }
   nn::save_state_dict(*net, (fs::path(out_dir) / "model.pt").string());
 
@@ -301,13 +329,15 @@ int run_job(const JobArgs& args, std::ostream& term) {
     }
   }
   if (pre) s << pre->summary();
+  if (raoq) s << raoq->summary();
   s << fmt::format("time: data {:.1f} s{}, evaluation {:.1f} s{}, total {:.1f} s\n", data_s,
                    topt.epochs > 0 ? fmt::format(", training {:.1f} s", train_s) : "", eval_s,
                    cost_rep ? fmt::format(", {} {:.1f} s", heat ? "cost and heat" : "cost", cost_heat_s) : "",
                    seconds_since(t_start));
   // The files of the folder: the trainer's only when it has trained (now or before a resume).
   std::string files = "summary.txt, stats.json, layers.csv, resolved_config.yaml, model.pt";
-  for (const char* f : {"metrics.csv", "plots/training_curve.png", "checkpoints/", "pretrain/", "plots/pretrain_weights.png"}) {
+  for (const char* f : {"metrics.csv", "plots/training_curve.png", "checkpoints/", "pretrain/", "plots/pretrain_weights.png",
+                        "raoq/", "weight_shape.csv"}) {
     if (fs::exists(fs::path(out_dir) / f)) files += std::string(", ") + f;
   }
   if (cost_rep) files += ", cost_reference.json";
@@ -343,6 +373,7 @@ int run_job(const JobArgs& args, std::ostream& term) {
                     {"width", zo.width}};
   stats["training"] = nlohmann::json::parse(train::history_to_json(tr.history));
   if (pre) stats["pretrain"] = pre->to_json();
+  if (raoq) stats["raoq"] = raoq->to_json();
   stats["accuracy"] = {{"float", float_acc ? nlohmann::json(*float_acc) : nlohmann::json()},
                        {"digital", ce.digital_accuracy},
                        {"analog_mean", ce.analog_mean},

@@ -96,6 +96,14 @@ bool AnalogLayer::surrogate_active() const {
 }
 
 torch::Tensor AnalogLayer::weight_matrix() const {
+  if (!has_lora()) return base_matrix();
+  torch::Tensor w = raw_matrix() + lora_delta();
+  if (!fold_mean_.defined()) return w;
+  const int64_t per = w.size(1) / fold_std_.size(0);
+  return w / fold_std_.to(w.device(), w.scalar_type()).repeat_interleave(per).unsqueeze(0);
+}
+
+torch::Tensor AnalogLayer::base_matrix() const {
   const torch::Tensor w = raw_matrix();
   if (!fold_mean_.defined()) return w;
   const int64_t per = w.size(1) / fold_std_.size(0);  // matrix rows are channel-major
@@ -141,6 +149,7 @@ bool AnalogLayer::holds_current_cells(const Programmed& p) const {
   if (p.precision.weight_bits != precision_.weight_bits || p.generation != ctx_->generation()) return false;
   auto* self = const_cast<AnalogLayer*>(this);
   if (p.weight_version != static_cast<uint32_t>(self->raw_matrix()._version())) return false;
+  if (p.lora_version != lora_version()) return false;
   const torch::Tensor& step = self->weight_quantizer()->step;
   return !step.defined() || p.step_version == static_cast<uint32_t>(step._version());
 }
@@ -230,6 +239,7 @@ void AnalogLayer::build_engine() {
   programmed_.generation = ctx_->generation();
   programmed_.device_seed = ctx_->device_seed();
   programmed_.weight_version = static_cast<uint32_t>(raw_matrix()._version());
+  programmed_.lora_version = lora_version();
   const torch::Tensor& step = weight_quantizer()->step;
   programmed_.step_version = step.defined() ? static_cast<uint32_t>(step._version()) : 0;
   programmed_.codes = codes;
@@ -286,7 +296,7 @@ torch::Tensor AnalogLayer::read_codes(const InputCodes& ic, c10::ScalarType out_
 }
 
 torch::Tensor AnalogLayer::float_weight(const torch::Tensor& parameter) const {
-  if (!weight_source_) return parameter;
+  if (!weight_source_) return has_lora() ? parameter + lora_delta().view_as(parameter) : parameter;
   if (mode_ != LayerMode::Float) {
     throw Error(fmt::format("a {} layer with a weight reparametrisation runs in float mode only (it is in {} mode)",
                             kind(), to_string(mode_)));

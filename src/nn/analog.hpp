@@ -132,8 +132,35 @@ class AnalogLayer {
  public:
   virtual ~AnalogLayer() = default;
 
-  void set_mode(LayerMode m) { mode_ = m; }
+  // Analog mode on a digital layer (set_digital) is quantised mode.
+  void set_mode(LayerMode m) { mode_ = digital_ && m == LayerMode::Analog ? LayerMode::Quantised : m; }
   LayerMode mode() const { return mode_; }
+  // A layer kept off the arrays (paper 003 App. J keeps the first and last layers digital at 8
+  // bits): it computes as in quantised mode (its codes' exact product, no chip, no ADC) whenever
+  // the network is in analog mode, in training and at evaluation, and chip evaluations and cost
+  // skip it.
+  void set_digital(bool on) {
+    digital_ = on;
+    if (on && mode_ == LayerMode::Analog) mode_ = LayerMode::Quantised;
+  }
+  bool digital() const { return digital_; }
+
+  // ADC-LoRA (paper 003 eq. 11): the layer computes with W + A·B, A [out, r] Gaussian of std
+  // `a_std`, B [r, in·k·k] zero (so W + A·B = W at the start), registered as the parameters
+  // `lora_a`, `lora_b`; the weight W is frozen (requires_grad false; the bias and the quantiser
+  // steps stay trainable). Every mode computes with W + A·B, and the chip is programmed with its
+  // codes. Draws A from the global generator. Error when enabled twice or with rank < 1.
+  void enable_lora(int64_t rank, double a_std);
+  bool has_lora() const { return lora_a_.defined(); }
+  int64_t lora_rank() const { return has_lora() ? lora_a_.size(1) : 0; }
+  // A·B as [out, in·k·k] (undefined without LoRA).
+  torch::Tensor lora_delta() const;
+  // Eq. 12's warm-up: while on, every training forward in analog mode (the surrogate) also adds
+  // the mean squared difference between its output and Q_x(X)·Q_w(W)ᵀ (the frozen weight, no
+  // ADC, detached) to a sum that take_lora_mse() returns (a scalar tensor, undefined before any
+  // forward) and clears.
+  void set_lora_warmup(bool on) { lora_warmup_ = on; }
+  torch::Tensor take_lora_mse();
   // Changes the precision in place (checked first; the quantisers keep their learned steps).
   void set_precision(const Precision& p);
   const Precision& precision() const { return precision_; }
@@ -220,6 +247,10 @@ class AnalogLayer {
   virtual Quantizer& input_quantizer() = 0;
 
  protected:
+  // The module holding this layer's parameters (the Impl itself).
+  virtual torch::nn::Module& as_module() = 0;
+  // weight_matrix() without the LoRA term.
+  torch::Tensor base_matrix() const;
   // y_matrix [n, out] from rows x_rows [n, in·k·k] in the current mode (no bias).
   torch::Tensor matmul_rows(const torch::Tensor& x_rows);
   // Input codes (integer-valued float tensor), scale and offset β for rows x [n, in].
@@ -243,6 +274,7 @@ class AnalogLayer {
   bool codes_before_unfold();
   // Differentiable surrogate (training) on fake-quantised input rows x̂ [n, in].
   torch::Tensor analog_surrogate(const torch::Tensor& x_hat_rows);
+  torch::Tensor warmup_capture(const torch::Tensor& x_hat_rows, const torch::Tensor& y);
   // The weight quantiser's symmetric settings follow precision_ (called by set_precision).
   void apply_precision();
   // The programmed cells no longer hold this layer's weight codes (weights, weight step, weight
@@ -263,6 +295,11 @@ class AnalogLayer {
   torch::Tensor float_weight(const torch::Tensor& parameter) const;
 
   LayerMode mode_ = LayerMode::Float;
+  bool digital_ = false;
+  torch::Tensor lora_a_, lora_b_;  // [out, r], [r, in·k·k]; undefined without LoRA
+  bool lora_warmup_ = false;
+  torch::Tensor lora_mse_;
+  uint32_t lora_version() const;
   std::function<torch::Tensor()> weight_source_;
   Precision precision_;
   torch::Tensor fold_mean_, fold_std_;  // [C] float32, undefined unless folded
@@ -273,7 +310,7 @@ class AnalogLayer {
   struct Programmed {
     Precision precision;
     uint64_t generation = 0, device_seed = 0;
-    uint32_t weight_version = 0, step_version = 0;
+    uint32_t weight_version = 0, step_version = 0, lora_version = 0;
     torch::Tensor codes;  // [out, in] weight codes programmed
     torch::Tensor scale;  // [out] float64
   } programmed_;
@@ -332,6 +369,7 @@ class AnalogLinearImpl : public torch::nn::Cloneable<AnalogLinearImpl>, public A
   int64_t input_channels() const override { return 0; }
   Quantizer& weight_quantizer() override { return wq; }
   Quantizer& input_quantizer() override { return xq; }
+  torch::nn::Module& as_module() override { return *this; }
 
   AnalogLinearOptions options;
   torch::Tensor weight;  // [out, in]
@@ -374,6 +412,7 @@ class AnalogConv2dImpl : public torch::nn::Cloneable<AnalogConv2dImpl>, public A
   int64_t input_channels() const override { return options.in_channels(); }
   Quantizer& weight_quantizer() override { return wq; }
   Quantizer& input_quantizer() override { return xq; }
+  torch::nn::Module& as_module() override { return *this; }
 
   AnalogConv2dOptions options;
   torch::Tensor weight;  // [out, C, k, k]

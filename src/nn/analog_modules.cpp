@@ -161,7 +161,7 @@ torch::Tensor AnalogConv2dImpl::forward(const torch::Tensor& x) {
         return conv(xq->forward(src), wq->forward(weight_matrix()).view_as(weight)) -
                fold_correction().reshape({1, -1, 1, 1});
       }
-      return conv(xq->forward(x), wq->forward(weight));
+      return conv(xq->forward(x), wq->forward(has_lora() ? weight + lora_delta().view_as(weight) : weight));
     case LayerMode::Analog:
       break;
   }

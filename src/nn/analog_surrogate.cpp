@@ -70,7 +70,7 @@ torch::Tensor AnalogLayer::analog_surrogate(const torch::Tensor& x_hat) {
     if (tr.output_noise > 0) acc = acc + torch::randn_like(acc) * tr.output_noise;
     torch::Tensor y = acc * (s_x * s_w.reshape({1, -1}));
     if (beta.defined()) y = y + beta * w_hat.sum(1).reshape({1, -1});
-    return y;
+    return warmup_capture(x_hat, y);
   }
   // One signed ADC per column on each row tile's un-sliced partial sum: the chip's ADC, asked for
   // its transfer at the tile's full scale (paper 003 eq. 2-3 when its range is clipped).
@@ -120,6 +120,20 @@ torch::Tensor AnalogLayer::analog_surrogate(const torch::Tensor& x_hat) {
   if (shifted) acc = acc + shift * w_code.sum(1).reshape({1, -1});  // the digital offset, exact
   torch::Tensor y = acc * (s_x * s_w.reshape({1, -1}));
   if (beta.defined()) y = y + beta * w_hat.sum(1).reshape({1, -1});
+  return warmup_capture(x_hat, y);
+}
+
+// ADC-LoRA's warm-up (eq. 12): ‖Q_x(X)·Q_w(W)ᵀ − Ȳ‖² per element, the frozen weight without
+// the ADC as the target.
+torch::Tensor AnalogLayer::warmup_capture(const torch::Tensor& x_hat, const torch::Tensor& y) {
+  if (!lora_warmup_) return y;
+  torch::Tensor target;
+  {
+    torch::NoGradGuard no_grad;
+    target = torch::matmul(x_hat, weight_quantizer()->forward(base_matrix()).t());
+  }
+  const torch::Tensor mse = (y - target).square().mean();
+  lora_mse_ = lora_mse_.defined() ? lora_mse_ + mse : mse;
   return y;
 }
 

@@ -354,6 +354,10 @@ Schema ZooOptions::schema() {
             "at 8); 0 = same as weight_bits / act_bits. ADC bits are adc_bits")
       .range(0, 16)
       .def(int64_t{8});
+  s.boolean("first_last_digital",
+            "Keep the first and last layers off the arrays: digital at first_last_bits, their codes' exact product "
+            "(no chip, no ADC) also when the network runs in analog mode (paper 003 App. J)")
+      .def(false);
   s.choice("quant", kQuantNames,
            "Quantiser of weights and activations in quantised and analog modes: none, symmetric "
            "min-max, LSQ, LSQ+, or ema (paper 004 eq. 5-6: weights by max|w|, activations by mu + 3 sigma "
@@ -376,6 +380,7 @@ ZooOptions ZooOptions::from_params(const Params& p) {
   o.precision.act_bits = static_cast<int>(p.get_int("act_bits"));
   o.precision.adc_bits = static_cast<int>(p.get_int("adc_bits"));
   o.first_last_bits = static_cast<int>(p.get_int("first_last_bits"));
+  o.first_last_digital = p.get_bool("first_last_digital");
   if (o.first_last_bits == 1) {
     p.fail("first_last_bits",
            "1 is not allowed (signed weights need at least 2 bits); allowed: 0 "
@@ -421,6 +426,15 @@ void ZooOptions::resolve_adc_bits(const Chip& chip, const Params* model_params) 
 std::shared_ptr<Network> make_model(const ZooOptions& o) {
   std::shared_ptr<Network> net = build_model(o);
   if (o.folds_normalisation()) net->analog_layers().front().layer->set_input_normalisation(o.input_mean, o.input_std);
+  if (o.first_last_digital) {
+    auto layers = net->analog_layers();
+    if (layers.size() < 3) {
+      throw Error(fmt::format("model.first_last_digital: {} has {} analog layers; keeping the first and last off "
+                              "the arrays needs at least 3", o.name, layers.size()));
+    }
+    layers.front().layer->set_digital(true);
+    layers.back().layer->set_digital(true);
+  }
   return net;
 }
 

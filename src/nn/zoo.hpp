@@ -36,6 +36,7 @@ struct ZooOptions {
   Precision precision{8, 8, 8};      // of every analog layer (first/last: see first_last_bits)
   int first_last_bits = 8;           // weight and activation bits of the first and last analog
                                      // layers; 0 = same as `precision`
+  bool first_last_digital = false;   // the first and last layers off the arrays (AnalogLayer::set_digital)
   QuantMode quant = QuantMode::lsq;  // quantiser of weights and activations
   bool per_channel = false;          // one weight step per output channel
   // The first layer reads unsigned pixels: the dataset normalisation (input_mean / input_std per

@@ -103,8 +103,7 @@ Trainer::Trainer(std::shared_ptr<nn::Network> model, TrainOptions options, uint6
   reset_epoch_sums();
 }
 
-void Trainer::add_loss_term(const std::string& name, std::function<torch::Tensor()> term,
-                            double weight) {
+void Trainer::check_term_name(const std::string& name) const {
   const bool valid = !name.empty() && std::all_of(name.begin(), name.end(), [](char c) {
     return std::isalnum(static_cast<unsigned char>(c)) || c == '_';
   });
@@ -113,6 +112,18 @@ void Trainer::add_loss_term(const std::string& name, std::function<torch::Tensor
     throw Error("Trainer: loss term name '" + name + "' is a standard metrics column");
   for (const Term& t : terms_)
     if (t.name == name) throw Error("Trainer: loss term '" + name + "' added twice");
+}
+
+void Trainer::add_extra_pass(const std::string& name, ExtraPass pass) {
+  check_term_name(name);
+  if (!pass) throw Error("Trainer: extra pass '" + name + "' has no function");
+  terms_.push_back({name, nullptr, 0.0, std::move(pass)});
+  if (pos_.n_batches == 0) reset_epoch_sums();
+}
+
+void Trainer::add_loss_term(const std::string& name, std::function<torch::Tensor()> term,
+                            double weight) {
+  check_term_name(name);
   if (!term) throw Error("Trainer: loss term '" + name + "' has no function");
   if (!std::isfinite(weight))
     throw Error("Trainer: loss term '" + name + "' has a non-finite weight");
@@ -338,6 +349,7 @@ TrainResult Trainer::fit(data::DataLoader& train, data::DataLoader* val) {
           logits, y, F::CrossEntropyFuncOptions().label_smoothing(options_.label_smoothing));
       torch::Tensor loss = ce;
       for (size_t k = 0; k < terms_.size(); ++k) {
+        if (terms_[k].pass) continue;
         const torch::Tensor v = terms_[k].fn();
         if (!v.defined() || v.numel() != 1)
           throw ShapeError("Trainer: loss term '" + terms_[k].name +
@@ -353,6 +365,15 @@ TrainResult Trainer::fit(data::DataLoader& train, data::DataLoader* val) {
                                 pos_.epoch + 1, i + 1, lv, ce.item<double>()));
       }
       loss.backward();
+      for (size_t k = 0; k < terms_.size(); ++k) {
+        if (!terms_[k].pass) continue;
+        const double v = terms_[k].pass(x, y, BatchInfo{pos_.epoch, i, n, step, lr, ce.item<double>()});
+        if (!std::isfinite(v)) {
+          throw Error(fmt::format("training diverged: extra pass '{}' of epoch {} batch {} gave {}; lower the learning "
+                                  "rate and start again", terms_[k].name, pos_.epoch + 1, i + 1, v));
+        }
+        pos_.term_sums[k].second += v;
+      }
       if (options_.grad_clip_norm > 0)
         torch::nn::utils::clip_grad_norm_(model_->parameters(), options_.grad_clip_norm);
       optimizer_->step();

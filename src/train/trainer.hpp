@@ -67,6 +67,12 @@ class Trainer {
   // recorded as the metrics column `name` ([A-Za-z0-9_]+, unique, not a standard column).
   // Add terms before fit().
   void add_loss_term(const std::string& name, std::function<torch::Tensor()> term, double weight);
+  // An extra pass on every batch, after the loss's backward and before the optimiser step, so
+  // its gradients add to the batch's (paper 003's BitAug, eq. 8-10): pass(images, labels, info)
+  // runs its own forward and backward and returns a value whose mean per batch is recorded as
+  // the metrics column `name` (the same rules as a loss term's name). Add passes before fit().
+  using ExtraPass = std::function<double(const torch::Tensor&, const torch::Tensor&, const BatchInfo&)>;
+  void add_extra_pass(const std::string& name, ExtraPass pass);
   // Called after each epoch's metrics and checkpoint are written.
   void add_epoch_hook(std::function<void(const EpochMetrics&)> hook);
   // Called after every batch's optimiser step, before the stop flag is polled.
@@ -109,9 +115,11 @@ class Trainer {
  private:
   struct Term {
     std::string name;
-    std::function<torch::Tensor()> fn;
+    std::function<torch::Tensor()> fn;  // a loss term, or
     double weight;
+    ExtraPass pass;                     // an extra pass
   };
+  void check_term_name(const std::string& name) const;
   // Options and seed; the training data set and loader settings (checked when fit() starts).
   Fingerprint run_fingerprint() const;
   static Fingerprint data_fingerprint(const data::DataLoader& train);
