@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "core/error.hpp"
+#include "crossbar/slicing.hpp"
 
 namespace cimkit::nn {
 
@@ -33,8 +34,12 @@ torch::Tensor AnalogLayer::analog_surrogate(const torch::Tensor& x_hat) {
   } else {  // min-max: the largest |x̂| is the largest |x| (the top code is exact)
     s_x = minmax_scale(x_hat.detach(), precision_.act_bits, signed_input()).reshape({1});
   }
-  torch::Tensor w_code = w_hat / s_w;                                    // [out, in]
-  torch::Tensor x_code = (beta.defined() ? x_hat - beta : x_hat) / s_x;  // [n, in]
+  // Codes: integers up to float rounding ((code·s + β − β)/s); snapped to the integers in the
+  // forward pass (the gradient passes unchanged), so a partial sum on an ADC step boundary
+  // converts as the chip converts it.
+  auto snap = [](const torch::Tensor& t) { return t + (torch::round(t) - t).detach(); };
+  torch::Tensor w_code = snap(w_hat / s_w);                                    // [out, in]
+  torch::Tensor x_code = snap((beta.defined() ? x_hat - beta : x_hat) / s_x);  // [n, in]
   const AnalogTraining& tr = ctx_->training;
   const double wmax = std::ldexp(1.0, precision_.weight_bits - 1) - 1;
   if (tr.weight_noise > 0) {
@@ -81,13 +86,20 @@ torch::Tensor AnalogLayer::analog_surrogate(const torch::Tensor& x_hat) {
   // A-shift (paper 003 eq. 4-5): the arrays see x̄ − C, C = 2^(b_x−1); C·Σw̄ is added digitally.
   const bool shifted = chip->spec().input_encoding == InputEncoding::Shifted;
   const double shift = shifted ? std::ldexp(1.0, precision_.act_bits - 1) : 0.0;
-  // The largest |input| of a tile: eq. 3's 2^b_x − 1, its signed variant 2^(b_x−1) − 1 for
-  // symmetric signed codes, and 2^(b_x−1) for A-shift's lowest code −2^(b_x−1) (as the chip's
-  // full scale counts it: InputLayout::max_digit).
-  const double x_top = shifted         ? shift
+  // The largest |input| and |weight| a tile multiplies: eq. 3's 2^b_x − 1 and 2^(b_w−1) − 1, the
+  // signed variant 2^(b_x−1) − 1 for symmetric signed codes, and 2^(b_x−1) for A-shift's lowest
+  // code −2^(b_x−1). Where the chip holds whole codes (one input slice, one weight slice) its ADC
+  // is ranged for its own DAC and cells (InputLayout::max_digit, 2^cell_bits − 1), so those are
+  // taken: the surrogate then converts exactly as the chip does.
+  const CrossbarSpec& spec = chip->spec();
+  const InputLayout il = input_layout(spec, chip->dac().bits());
+  const bool whole_inputs = il.n_slices == 1, whole_weights = weight_layout(spec).n_slices == 1;
+  const double x_top = whole_inputs    ? static_cast<double>(il.max_digit)
+                       : shifted        ? shift
                        : signed_input() ? std::ldexp(1.0, precision_.act_bits - 1) - 1
                                         : std::ldexp(1.0, precision_.act_bits) - 1;
-  const double tile_full_scale = static_cast<double>(M) * x_top * wmax;
+  const double w_top = whole_weights ? std::ldexp(1.0, spec.cell_bits) - 1 : wmax;
+  const double tile_full_scale = static_cast<double>(M) * x_top * w_top;
   // Row tiles as views (split's backward concatenates the tiles' gradients into one tensor).
   const auto x_tiles = (shifted ? x_code - shift : x_code).split(M, 1);
   const auto w_tiles = w_code.split(M, 1);

@@ -19,11 +19,12 @@ using namespace cimkit::train_test;
 
 namespace {
 
-std::shared_ptr<const Chip> raoq_chip(bool a_shift, int adc_bits = 5, const std::string& encoding = "unsigned") {
+std::shared_ptr<const Chip> raoq_chip(bool a_shift, int adc_bits = 5, const std::string& encoding = "unsigned",
+                                      int dac_bits = 4) {
   return Chip::from_config(
       load_yaml_string("{crossbar: {rows: 16, cols: 64, cell_bits: 3, weight_bits: 4, input_bits: 4, subtract: analog, "
                        "input_encoding: " + encoding + ", a_shift: " + (a_shift ? "true" : "false") +
-                       "}, device: {impl: ideal}, dac: {impl: linear, bits: 4}, adc: {impl: linear, bits: " +
+                       "}, device: {impl: ideal}, dac: {impl: linear, bits: " + std::to_string(dac_bits) + "}, adc: {impl: linear, bits: " +
                        std::to_string(adc_bits) + ", range: clipped, clip_k: 4, rounding: floor}}",
                        "raoq_chip.yaml"),
       "chip");
@@ -59,7 +60,8 @@ std::shared_ptr<RaoqNet> raoq_net(uint64_t seed, bool a_shift = true) {
 
 // One linear layer of 16 inputs with both steps 1 (codes = values) and weight (w, 0, ..., 0).
 double one_output(bool a_shift, bool signed_input, double w, double x, const std::string& encoding = "unsigned") {
-  auto ctx = std::make_shared<nn::AnalogContext>(raoq_chip(a_shift, 6, encoding), 1);
+  // Bipolar inputs: b_x − 1 = 3 magnitude bits on a 3-bit DAC (whole codes, eq. 3's signed variant).
+  auto ctx = std::make_shared<nn::AnalogContext>(raoq_chip(a_shift, 6, encoding, encoding == "bipolar" ? 3 : 4), 1);
   ctx->training.adc_model = nn::SurrogateAdc::Tile;
   nn::AnalogLinear lin(nn::AnalogLinearOptions(16, 1).precision({4, 4, 6}).bias(false).signed_input(signed_input));
   lin->set_context(ctx);
