@@ -78,8 +78,12 @@ std::string layers_csv(const pipeline::ChipEvalResult& r, const cost::CostReport
       << fmt::format("{:.6g}", m.utilisation) << ',' << fmt::format("{:.6g}", l.sqnr_db) << ','
       << l.counts.n_inputs << ',' << l.counts.dac_conversions << ',' << l.counts.array_activations << ','
       << l.counts.adc_conversions << ',' << l.counts.shift_adds << ',' << fmt::format("{:.6g}", l.counts.read_energy_j());
-    if (cost && i < cost->layers.size()) {
-      const auto& c = cost->layers[i];
+    // The cost model's layer of the same name (digital layers are not in r.layers).
+    const auto c_it = cost ? std::find_if(cost->layers.begin(), cost->layers.end(),
+                                          [&](const auto& c) { return c.name == l.name; })
+                           : decltype(cost->layers.begin()){};
+    if (cost && c_it != cost->layers.end()) {
+      const auto& c = *c_it;
       o << fmt::format(",{},{},{:.6g},{:.6g},{:.6g},{:.6g}", c.pes, c.tiles, c.energy_j, c.latency_s, c.area_m2,
                        c.energy_j * c.latency_s);
     }

@@ -31,12 +31,15 @@ torch::Tensor mse_weight_step(const torch::Tensor& w_in, double q_p, bool per_ro
   return (unit * fine).view({-1});
 }
 
-// The engine's read energy per array per inference of every layer (empty when not measured).
-std::vector<std::vector<double>> per_array_read_energy(const ChipEvalResult& ce) {
+// The engine's read energy per array per inference of every layer of the cost report, matched by
+// name (empty when not measured, e.g. a digital layer, which the chip evaluation skips).
+std::vector<std::vector<double>> per_array_read_energy(const ChipEvalResult& ce, const cost::CostReport& cost) {
   std::vector<std::vector<double>> out;
-  for (const auto& l : ce.layers) {
+  for (const auto& c : cost.layers) {
     std::vector<double> e;
-    if (l.counts.read_energy_j_per_array.defined()) {
+    const auto it = std::find_if(ce.layers.begin(), ce.layers.end(), [&](const LayerEval& l) { return l.name == c.name; });
+    if (it != ce.layers.end() && it->counts.read_energy_j_per_array.defined()) {
+      const LayerEval& l = *it;
       const torch::Tensor t = l.counts.read_energy_j_per_array.to(torch::kFloat64).contiguous();
       e.assign(t.data_ptr<double>(), t.data_ptr<double>() + t.numel());
     }
@@ -182,7 +185,7 @@ Evaluation ChipEvaluator::evaluate(const EvalRequest& request) {
   // Temperature from the power map, and the accuracy with every array read at its temperature.
   if (r.cost && opt_.thermal.enabled) {
     const auto tt = Clock::now();
-    r.thermal = solve_chip_thermal(chip_floorplan(*r.cost, per_array_read_energy(r.chip)), opt_.thermal);
+    r.thermal = solve_chip_thermal(chip_floorplan(*r.cost, per_array_read_energy(r.chip, *r.cost)), opt_.thermal);
     r.seconds.thermal = seconds_since(tt);
     if (opt_.thermal.feedback) {
       const auto th = Clock::now();
