@@ -11,7 +11,6 @@
 #   ab_<set>_s<S>       Table 5 at the hardest setting (6 bits): ashift, wreshape, bitaug, aw
 #   lk_<λ>              Tables 8-9: λ_κ sweep (seed 1), QAT and ADC stage with every mechanism
 #   k_<k>               Table 14: clipping factor k (seed 1), from qat_wr_s1
-#   lr_<arm>_5e-4       the ADC stage at 5x the config's learning rate (seed 1, 6 bits)
 #   lora_r<r>           Table 6: ADC-LoRA against full fine-tuning (t1_raoq_b6_s1)
 #   chip_<arm>_{ideal_sliced,realistic}  the 6-bit models read on a bit-sliced chip and on
 #                       realistic cells (3 device instances)
@@ -83,12 +82,6 @@ if want sweeps; then
   for k in 1 2 4 8 16; do
     stage "k_$k" qat_wr_s1 --set seed=1 "${ALL[@]}" --set chip.adc.clip_k=$k
   done
-fi
-
-if want sweeps; then
-  # The ADC stage's learning rate: 5x the config's (1e-4), seed 1, 6 bits.
-  stage lr_vanilla_5e-4 qat_plain_s1 --set seed=1 "${VANILLA[@]}" --set raoq.lr=0.0005
-  stage lr_raoq_5e-4 qat_wr_s1 --set seed=1 "${ALL[@]}" --set raoq.lr=0.0005
 fi
 
 if want lora; then

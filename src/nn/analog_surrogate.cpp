@@ -19,17 +19,20 @@ torch::Tensor AnalogLayer::analog_surrogate(const torch::Tensor& x_hat) {
   Quantizer& xq = input_quantizer();
   const torch::Tensor w = weight_matrix();
   torch::Tensor w_hat = wq->forward(w);  // code · s_w
-  // Scales (differentiable for learned steps) that turn fake-quantised values into codes.
+  // Scales (differentiable for learned steps) that turn fake-quantised values into codes. Their
+  // gradient carries LSQ's scale g like the quantisers' own: y = s_x·s_w·acc sends the ADC's
+  // error (acc − x̄·w̄) into the steps, which unscaled is ~1/g times LSQ's step gradient and
+  // drives the steps away within a few hundred batches.
   torch::Tensor s_w, s_x, beta;
   if (wq->step.defined()) {
-    s_w = wq->effective_step().reshape({-1, 1});
+    s_w = wq->scaled_step().reshape({-1, 1});
   } else {
     s_w =
         minmax_scale(w.detach(), precision_.weight_bits, true, wq->options.channels() > 0 ? 0 : -1)
             .reshape({-1, 1});
   }
   if (xq->step.defined()) {
-    s_x = xq->effective_step().reshape({1});
+    s_x = xq->scaled_step().reshape({1});
     if (xq->offset.defined()) beta = xq->offset;
   } else {  // min-max: the largest |x̂| is the largest |x| (the top code is exact)
     s_x = minmax_scale(x_hat.detach(), precision_.act_bits, signed_input()).reshape({1});

@@ -83,6 +83,13 @@ double QuantizerImpl::grad_scale() const {
   return n_elements_ > 0 ? lsq_grad_scale(n_elements_, range_.q_p) : 1.0;
 }
 
+torch::Tensor QuantizerImpl::scaled_step() const {
+  const torch::Tensor s = effective_step();
+  if (!s.defined()) return s;
+  const double g = grad_scale();
+  return (s - s * g).detach() + s * g;
+}
+
 int64_t QuantizerImpl::per_step_elements(const torch::Tensor& x) const {
   if (options.role() == QuantRole::activation) {
     return x.dim() >= 2 ? x.numel() / x.size(0) : x.numel();

@@ -72,6 +72,10 @@ class QuantizerImpl : public torch::nn::Cloneable<QuantizerImpl> {
   QuantRange range() const { return range_; }
   // g = 1/sqrt(N·q_p) for the last N seen (1 before any forward).
   double grad_scale() const;
+  // effective_step() whose gradient is scaled by grad_scale() (LSQ's g, from the last forward):
+  // what a computation that uses the step outside forward() (the training surrogate's scales)
+  // multiplies with, so every path into the step carries the same g.
+  torch::Tensor scaled_step() const;
 
   // The step in use: |step| (at least 1e-12). An optimiser may push a learned step through zero
   // (Adam moves every parameter by about lr per step, whatever its scale); the magnitude keeps the
