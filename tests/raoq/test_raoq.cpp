@@ -95,6 +95,35 @@ TEST(Raoq, Eq3StepAgainstHandValues) {
   // Clipping at n_a = −32: 7·(−7) per row is far inside; 16 rows of the same are not (one row here).
 }
 
+// The ADC's error reaches the weight step through y = s_x·s_w·acc with LSQ's gradient scale g:
+// the step gradients with a lossy and a lossless ADC differ by exactly g·Σ(y_lossy − y_lossless)/s_w
+// (the straight-through paths are the same; loss Σy).
+TEST(Raoq, AdcErrorReachesTheStepsWithLsqsScale) {
+  auto grad_and_out = [](int adc_bits) {
+    torch::manual_seed(12);
+    auto ctx = std::make_shared<nn::AnalogContext>(raoq_chip(false, adc_bits), 1);
+    ctx->training.adc_model = nn::SurrogateAdc::Tile;
+    nn::AnalogLinear lin(nn::AnalogLinearOptions(48, 6).precision({4, 4, adc_bits}).bias(false));
+    lin->set_context(ctx);
+    const torch::Tensor x = torch::rand({10, 48}) * 2;
+    lin->set_mode(nn::LayerMode::Quantised);
+    lin->forward(x);
+    lin->set_mode(nn::LayerMode::Analog);
+    lin->train();
+    const torch::Tensor y = lin->forward(x);
+    y.sum().backward();
+    return std::make_tuple(lin->wq->step.grad().item<double>(), y.detach().to(torch::kFloat64),
+                           lin->wq->step.item<double>(), lin->wq->grad_scale());
+  };
+  const auto [g_lossy, y_lossy, s, g] = grad_and_out(4);
+  const auto [g_exact, y_exact, s2, g2] = grad_and_out(16);
+  ASSERT_EQ(s, s2);
+  const double expected = g * (y_lossy - y_exact).sum().item<double>() / s;
+  EXPECT_GT(std::abs(expected), 1e-3 * std::abs(g_exact));  // the ADC's error is not negligible here
+  EXPECT_NEAR(g_lossy - g_exact, expected, 1e-3 * std::abs(expected) + 1e-6);
+  EXPECT_LT(g, 0.05);  // LSQ's 1/sqrt(N·Q_P): 1/sqrt(288·7)
+}
+
 TEST(Raoq, KurtosisAndItsGradient) {
   EXPECT_NEAR(kurtosis(torch::tensor({1.0, -1.0, 1.0, -1.0})).item<double>(), 1.0, 1e-12);
   torch::manual_seed(3);
