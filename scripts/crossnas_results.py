@@ -18,6 +18,8 @@ import re
 import statistics
 import sys
 
+import yaml
+
 from cimkit_plot import cimkit_plot
 
 ap = argparse.ArgumentParser()
@@ -211,8 +213,8 @@ f = final["final"]
 lines += ["## The winner on the test set, and the zoo on the same chip", "",
           "Test set (10,000 images), one device instance (the crossnas chip's cells are ideal: its losses are "
           "the ADC's and the quantisation's). The zoo networks are trained by `cimkit run` on the same data at "
-          "8 bits (LSQ), mapped on the preset chip (256×256, 8-bit ADC, 2-bit DAC), and on the same chip with the 64×64 "
-          "crossbars the search chose, and priced by the same cost model.", "",
+          "8 bits (LSQ), mapped on the preset chip (256×256, 8-bit ADC, 2-bit DAC), and on the chip the "
+          "bits-and-chip search chose, and priced by the same cost model.", "",
           "| network | bits | chip | float (%) | quantised (%) | on the chip (%) | rung | energy (µJ) | latency (µs) | EDP (J·s) | area (mm²) | TOPS/W |",
           "|---|---|---|---|---|---|---|---|---|---|---|---|"]
 lines.append(f"| CrossNAS: {f['architecture']} | {bits} | {c['xbar']}, ADC {c['adc_bits']}, DAC {c['dac_bits']} | "
@@ -221,11 +223,12 @@ lines.append(f"| CrossNAS: {f['architecture']} | {bits} | {c['xbar']}, ADC {c['a
              f"{f['tops_per_w']:.2f} |")
 for d in sorted(glob.glob(os.path.join(args.out, "zoo_*", "stats.json"))):
     s = json.load(open(d))
-    name = os.path.basename(os.path.dirname(d))[4:].replace("_x64", "")
+    name = os.path.basename(os.path.dirname(d))[4:].replace("_winner", "")
     acc, t = s["accuracy"], s["cost"]["totals"]
     width = s["model"].get("width", 1)
-    xbar = 64 if d.split(os.sep)[-2].endswith("_x64") else 256
-    lines.append(f"| {name}{'' if width == 1 else f' (width {width:g})'} | 8/8 | {xbar}, ADC 8, DAC 2 | {100 * acc['float']:.2f} | "
+    chip = yaml.safe_load(open(os.path.join(os.path.dirname(d), "resolved_config.yaml")))["chip"]
+    xbar, adc, dac = chip["crossbar"]["rows"], chip["adc"]["bits"], chip["dac"]["bits"]
+    lines.append(f"| {name}{'' if width == 1 else f' (width {width:g})'} | 8/8 | {xbar}, ADC {adc}, DAC {dac} | {100 * acc['float']:.2f} | "
                  f"{100 * acc['digital']:.2f} | {100 * acc['analog_mean']:.2f} | {acc['analog_fidelity']} | "
                  f"{1e6 * t['energy_j']:.2f} | {1e6 * t['latency_s']:.1f} | {t['edp_js']:.3g} | {1e6 * t['area_m2']:.1f} | "
                  f"{t['tops_per_w']:.2f} |")

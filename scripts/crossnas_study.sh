@@ -9,7 +9,7 @@
 #   3. seed_K    the architecture search on main's supernet with search seeds 1 and 2, and
 #      chipseed_K  the bits-and-chip search on main's mixed-precision network with seeds 1, 2
 #   4. zoo_NET   lenet5 trained at 8 bits (cimkit run) and read on the preset chip, then on the
-#                preset chip with the 64x64 crossbars the bits-and-chip search chose (zoo_lenet5_x64).
+#                chip the bits-and-chip search chose (zoo_lenet5_winner, from main/final.json).
 #                ZOO="resnet20 vgg8" adds those (4 epochs each, the tile rung: they are slow on 2 cores)
 # Steps already done are skipped (their result files exist). CIMKIT may name a copy of
 # build/cimkit (to keep building while this runs); THREADS (default 2) sets the threads of the
@@ -93,10 +93,12 @@ YAML
 }
 if want zoo; then
   zoo lenet5 1.0 8 bit_exact
-  if [ ! -f "$OUT/zoo_lenet5_x64/stats.json" ]; then
-    $B run "$OUT/zoo_lenet5.yaml" --out "$OUT/zoo_lenet5_x64" --overwrite --set train.epochs=0 \
-      --set "train.pretrained=$OUT/zoo_lenet5/model.pt" --set chip.crossbar.rows=64 --set chip.crossbar.cols=64 \
-      > "$OUT/zoo_lenet5_x64.log" 2>&1
+  # The same lenet5 on the chip the bits-and-chip search chose (crossbar, ADC and DAC of final.json).
+  if [ ! -f "$OUT/zoo_lenet5_winner/stats.json" ]; then
+    read -r XB ADC DAC < <(python3 -c "import json; c = json.load(open('$OUT/main/final.json'))['chip_search']; print(c['xbar'], c['adc_bits'], c['dac_bits'])")
+    $B run "$OUT/zoo_lenet5.yaml" --out "$OUT/zoo_lenet5_winner" --overwrite --set train.epochs=0 \
+      --set "train.pretrained=$OUT/zoo_lenet5/model.pt" --set chip.crossbar.rows=$XB --set chip.crossbar.cols=$XB \
+      --set chip.adc.bits=$ADC --set chip.dac.bits=$DAC > "$OUT/zoo_lenet5_winner.log" 2>&1
   fi
   for net in ${ZOO:-}; do
     case $net in
